@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# Berth nova-driver: the container-host agent beside nova-compute, and the
+# Nova virt driver shim nova-compute loads (compute_driver = berth.BerthDriver).
+# The agent must answer before nova-compute starts, so it comes up from a
+# hook inside nova's bring-up rather than with the other Berth services.
+
+BERTH_COMPONENTS+=" nova_driver"
+BERTH_SERVICES+=" berth-nova-agent"
+NOVA_COMPUTE_DRIVER=berth.BerthDriver
+NOVA_PRE_COMPUTE_HOOKS+=" berth_nova_driver_agent_up"
+NOVA_EXTRA_CPU_CONF="[DEFAULT]
+# containers deleted in Nova while the agent was away are removed at the next poll
+running_deleted_instance_action = reap
+running_deleted_instance_poll_interval = 60
+[berth]
+agent_topic = berth-agent
+events_topic = berth-compute-events"
+NOVA_VIRT_DIR=/usr/lib/python3/dist-packages/nova/virt
+
+berth_nova_driver_install() { apt_install busybox-static; }
+
+# the shim lives inside Nova's package: Nova loads drivers only from nova.virt
+berth_nova_driver_shim() {
+  mkdir -p $NOVA_VIRT_DIR/berth
+  install -m 0644 "$BERTH_ROOT"/nova-driver/python/berth/*.py $NOVA_VIRT_DIR/berth/
+  $PY -m compileall -q $NOVA_VIRT_DIR/berth
+}
+
+# berth/sandbox: holds each instance's network namespace; only needs sleep
+berth_nova_driver_sandbox_image() {
+  docker image inspect berth/sandbox:latest >/dev/null 2>&1 && return 0
+  local root; root=$(mktemp -d)
+  mkdir -p "$root/bin"
+  cp /bin/busybox "$root/bin/busybox" && ln -s busybox "$root/bin/sleep" &&
+    tar -C "$root" -c . | docker import --change 'CMD ["/bin/sleep","infinity"]' - berth/sandbox:latest >/dev/null
+  local rc=$?; rm -rf "$root"; return $rc
+}
+
+berth_nova_driver_agent_up() {
+  berth_nova_driver_install && berth_install && berth_nova_driver_shim && berth_nova_driver_sandbox_image || return 1
+  mkdir -p $BERTH_ETC /var/lib/berth/nova-agent
+  put_conf $BERTH_ETC/nova-agent.conf <<EOT
+[DEFAULT]
+host = $NOVA_HOST
+transport_url = $TRANSPORT
+control_exchange = nova
+[agent]
+sandbox_image = berth/sandbox:latest
+image_cache_max_gb = 10
+[resources]
+reserved_host_memory_mb = 512
+[service_auth]
+auth_url = $KS
+username = nova
+password = $PASS
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+interface = public
+[database]
+connection = sqlite:////var/lib/berth/nova-agent/agent.db
+EOT
+  # a new build or config needs a restart
+  local stamp; stamp=$( { cat $BERTH_ETC/nova-agent.conf; find "$BERTH_ROOT"/nova-driver/dist "$BERTH_ROOT"/libs/*/dist -name "*.js" -exec md5sum {} +; } 2>/dev/null | md5sum)
+  if alive berth-nova-agent && [ "$(cat "$AIO_RUN/berth-nova-agent.stamp" 2>/dev/null)" != "$stamp" ]; then
+    stop_bg berth-nova-agent
+  fi
+  echo "$stamp" >"$AIO_RUN/berth-nova-agent.stamp"
+  local off; off=$(log_lines berth-nova-agent)
+  alive berth-nova-agent && return 0
+  berth_node berth-nova-agent nova-driver/dist/main.js --config-file $BERTH_ETC/nova-agent.conf
+  wait_log berth-nova-agent "$off" '"serving RPC"' 60
+}
+
+berth_nova_driver_up() { alive berth-nova-agent || berth_nova_driver_agent_up; }
+berth_nova_driver_down() { stop_bg berth-nova-agent; }

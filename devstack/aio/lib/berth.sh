@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# Berth's own services. The TypeScript workspace is built once (npm ci +
+# tsc -b) from the checkout; each component then brings itself up from its own
+# file, lib/berth-<component>.sh, which defines:
+#   berth_<component>_up     configure (oslo-style INI under /etc/berth), register in Keystone, start
+#   berth_<component>_down   stop
+# and appends its background service names to BERTH_SERVICES (for status).
+# Components come up in BERTH_COMPONENTS order.
+
+BERTH_COMPONENTS=""
+BERTH_SERVICES=""
+BERTH_ETC=/etc/berth
+BERTH_STATE=/var/lib/berth
+for f in "$AIO_DIR"/lib/berth-*.sh; do
+  # shellcheck disable=SC1090
+  [ -e "$f" ] && . "$f"
+done
+
+berth_install() {
+  ( cd "$BERTH_ROOT" &&
+    # npm ci only when the lockfile changed since the last install; build
+    # native addons (better-sqlite3) from source: no prebuilt downloads
+    { [ node_modules/.package-lock.json -nt package-lock.json ] ||
+      npm_config_build_from_source=true npm ci --no-audit --no-fund >>"$AIO_LOG/npm.log" 2>&1; } &&
+    npx tsc -b >>"$AIO_LOG/npm.log" 2>&1 ) || { tail -30 "$AIO_LOG/npm.log"; return 1; }
+}
+
+berth_up() {
+  mkdir -p $BERTH_ETC $BERTH_STATE
+  local c
+  for c in $BERTH_COMPONENTS; do "berth_${c}_up" || { say "berth component $c failed"; return 1; }; done
+}
+
+berth_down() {
+  local c
+  for c in $BERTH_COMPONENTS; do "berth_${c}_down"; done
+}
+
+# berth_node SERVICE SCRIPT ARGS... : run a built Berth entry point in the background
+berth_node() {
+  local name=$1 script=$2; shift 2
+  start_bg "$name" node "$BERTH_ROOT/$script" "$@"
+}

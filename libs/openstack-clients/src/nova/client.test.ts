@@ -1,0 +1,117 @@
+import { KeystoneSession, PasswordAuth } from 'keystone-client-ts';
+
+import { FakeKeystone } from '../../../keystone-client-ts/src/testing/fake-keystone';
+import type { FakeReply, FakeRequest } from '../../../keystone-client-ts/src/testing/fake-http';
+import { NovaClient } from './client';
+
+function setup(handler: (req: FakeRequest) => FakeReply) {
+  const ks = new FakeKeystone();
+  const seen: FakeRequest[] = [];
+  ks.serviceHandler = (req) => {
+    seen.push(req);
+    return handler(req);
+  };
+  const session = new KeystoneSession({
+    authUrl: 'http://keystone.example/v3',
+    auth: new PasswordAuth({ username: 'u', userDomainName: 'Default', password: 'p', scope: { projectId: 'p1' } }),
+    adapter: ks.adapter,
+  });
+  const nova = new NovaClient(session, { adapter: ks.adapter, microversion: '2.37' });
+  return { nova, seen };
+}
+
+const server = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  name: `s-${id}`,
+  status: 'ACTIVE',
+  tenant_id: 'p1',
+  user_id: 'u1',
+  metadata: {},
+  addresses: {},
+  created: '2024-01-01T00:00:00Z',
+  updated: '2024-01-01T00:00:00Z',
+  ...extra,
+});
+
+describe('NovaClient', () => {
+  it('creates a server with the microversion header and base64 user data', async () => {
+    const { nova, seen } = setup(() => ({ status: 202, data: { server: { id: 'abc', links: [] } } }));
+    const created = await nova.createServer({
+      name: 'n1',
+      imageRef: 'img',
+      flavorRef: 'fl',
+      networks: 'none',
+      userData: '#!/bin/sh\necho hi\n',
+      metadata: { berth_cluster: 'c1' },
+    });
+    expect(created.id).toBe('abc');
+    const req = seen[0]!;
+    expect(req.method).toBe('POST');
+    expect(req.url).toBe('http://nova.example/v2.1/servers');
+    expect(req.headers['openstack-api-version']).toBe('compute 2.37');
+    expect(req.headers['x-openstack-nova-api-version']).toBe('2.37');
+    const body = req.body as { server: Record<string, unknown> };
+    expect(body.server.networks).toBe('none');
+    expect(Buffer.from(String(body.server.user_data), 'base64').toString()).toBe('#!/bin/sh\necho hi\n');
+    expect(body.server.metadata).toEqual({ berth_cluster: 'c1' });
+    expect(body.server).not.toHaveProperty('key_name');
+  });
+
+  it('answers undefined / false for servers Nova no longer knows', async () => {
+    const { nova } = setup(() => ({
+      status: 404,
+      data: { itemNotFound: { code: 404, message: 'Instance x could not be found.' } },
+    }));
+    await expect(nova.findServer('x')).resolves.toBeUndefined();
+    await expect(nova.deleteServer('x')).resolves.toBe(false);
+    await expect(nova.getServer('x')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('lists servers across pages with the filters Nova understands', async () => {
+    const { nova, seen } = setup((req) => {
+      const url = new URL(req.url);
+      if (!url.searchParams.get('marker')) {
+        return {
+          status: 200,
+          data: { servers: [server('1'), server('2')], servers_links: [{ rel: 'next', href: 'x' }] },
+        };
+      }
+      return { status: 200, data: { servers: [server('3')] } };
+    });
+    const all = await nova.listServers({ name: '^c1-' });
+    expect(all.map((s) => s.id)).toEqual(['1', '2', '3']);
+    expect(new URL(seen[0]!.url).searchParams.get('name')).toBe('^c1-');
+    expect(new URL(seen[1]!.url).searchParams.get('marker')).toBe('2');
+  });
+
+  it('resolves flavors by id, then by exact name', async () => {
+    const flavors = [
+      { id: '10', name: 'm1.tiny', ram: 512, vcpus: 1, disk: 1 },
+      { id: '11', name: 'm1.small', ram: 2048, vcpus: 1, disk: 20 },
+    ];
+    const { nova } = setup((req) => {
+      const path = new URL(req.url).pathname;
+      if (path.endsWith('/flavors/detail')) return { status: 200, data: { flavors } };
+      const hit = flavors.find((f) => path.endsWith(`/flavors/${f.id}`));
+      return hit
+        ? { status: 200, data: { flavor: hit } }
+        : { status: 404, data: { itemNotFound: { code: 404, message: 'Flavor not found' } } };
+    });
+    await expect(nova.resolveFlavor('11')).resolves.toMatchObject({ name: 'm1.small' });
+    await expect(nova.resolveFlavor('m1.tiny')).resolves.toMatchObject({ id: '10' });
+    await expect(nova.resolveFlavor('nope')).resolves.toBeUndefined();
+  });
+
+  it('finds keypairs and surfaces other errors', async () => {
+    const { nova } = setup((req) =>
+      req.url.endsWith('/os-keypairs/kp1')
+        ? { status: 200, data: { keypair: { name: 'kp1', fingerprint: 'f', public_key: 'ssh-rsa x' } } }
+        : req.url.endsWith('/os-keypairs/boom')
+          ? { status: 500, data: { computeFault: { code: 500, message: 'boom' } } }
+          : { status: 404, data: { itemNotFound: { code: 404, message: 'Keypair not found' } } },
+    );
+    await expect(nova.findKeypair('kp1')).resolves.toMatchObject({ name: 'kp1' });
+    await expect(nova.findKeypair('other')).resolves.toBeUndefined();
+    await expect(nova.findKeypair('boom')).rejects.toMatchObject({ status: 500 });
+  });
+});
