@@ -15,7 +15,10 @@ export const agentConfigSpec = {
       default: hostname(),
     }),
     transport_url: messagingOpts.transport_url,
-    control_exchange: opt.string({ help: 'AMQP exchange shared with Nova (Nova uses "nova")', default: 'nova' }),
+    control_exchange: opt.string({
+      help: 'AMQP exchange shared with Nova (Nova uses "nova")',
+      default: 'nova',
+    }),
   },
   agent: {
     topic: opt.string({ help: 'RPC topic the agent serves (queue <topic>.<host>)', default: 'berth-agent' }),
@@ -28,20 +31,40 @@ export const agentConfigSpec = {
       help: 'Image of the sandbox container holding each instance network namespace (needs /bin/sleep)',
       default: 'berth/sandbox:latest',
     }),
-    image_cache_max_gb: opt.float({ help: 'Bytes of loaded Glance images kept on the host, in GiB', default: 20, min: 0 }),
+    image_cache_max_gb: opt.float({
+      help: 'Bytes of loaded Glance images kept on the host, in GiB',
+      default: 20,
+      min: 0,
+    }),
     pids_limit: opt.int({ help: 'Most processes one container may run', default: 4096, min: 16 }),
     default_stop_timeout: opt.int({
       help: 'Seconds between SIGTERM and SIGKILL when stopping a container, unless Nova or the spec says otherwise',
       default: 10,
       min: 0,
     }),
-    console_tail_lines: opt.int({ help: 'Lines of container output returned as console log', default: 1000, min: 1 }),
+    console_tail_lines: opt.int({
+      help: 'Lines of container output returned as console log',
+      default: 1000,
+      min: 1,
+    }),
     max_concurrent_requests: opt.int({ help: 'RPC requests handled at once', default: 16, min: 1 }),
   },
   resources: {
-    reserved_host_cpus: opt.int({ help: 'vCPUs kept for the host (Placement VCPU reserved)', default: 0, min: 0 }),
-    reserved_host_memory_mb: opt.int({ help: 'MiB kept for the host (Placement MEMORY_MB reserved)', default: 512, min: 0 }),
-    reserved_host_disk_gb: opt.int({ help: 'GiB kept for the host (Placement DISK_GB reserved)', default: 0, min: 0 }),
+    reserved_host_cpus: opt.int({
+      help: 'vCPUs kept for the host (Placement VCPU reserved)',
+      default: 0,
+      min: 0,
+    }),
+    reserved_host_memory_mb: opt.int({
+      help: 'MiB kept for the host (Placement MEMORY_MB reserved)',
+      default: 512,
+      min: 0,
+    }),
+    reserved_host_disk_gb: opt.int({
+      help: 'GiB kept for the host (Placement DISK_GB reserved)',
+      default: 0,
+      min: 0,
+    }),
   },
   service_auth: {
     ...keystoneAuthtokenOpts,

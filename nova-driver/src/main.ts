@@ -28,7 +28,10 @@ void runService({
   spec: agentConfigSpec,
   envPrefix: 'BERTH_NOVA_AGENT',
   defaultConfigFiles: ['/etc/berth/nova-agent.conf'],
-  loggingFrom: (c) => ({ debug: c.DEFAULT.debug, ...(c.DEFAULT.log_file ? { file: c.DEFAULT.log_file } : {}) }),
+  loggingFrom: (c) => ({
+    debug: c.DEFAULT.debug,
+    ...(c.DEFAULT.log_file ? { file: c.DEFAULT.log_file } : {}),
+  }),
   async start({ config: c, logger }) {
     const host = c.DEFAULT.host;
     const engine = new DockerEngine(c.agent.docker_socket);
@@ -79,15 +82,23 @@ void runService({
     try {
       const info = await engine.info();
       logger.info({ docker: info.serverVersion, live_restore: info.liveRestoreEnabled }, 'dockerd reachable');
-      if (!info.liveRestoreEnabled) logger.warn('dockerd runs without live-restore: restarting it stops every container');
+      if (!info.liveRestoreEnabled)
+        logger.warn('dockerd runs without live-restore: restarting it stops every container');
       if (!(await engine.inspectImage(c.agent.sandbox_image))) {
-        logger.error({ image: c.agent.sandbox_image }, 'sandbox image missing: spawns will fail until it exists');
+        logger.error(
+          { image: c.agent.sandbox_image },
+          'sandbox image missing: spawns will fail until it exists',
+        );
       }
     } catch (e) {
       logger.error({ err: (e as Error).message }, 'dockerd unreachable at start');
     }
 
-    const transport = getTransport({ url: c.DEFAULT.transport_url, controlExchange: c.DEFAULT.control_exchange, logger });
+    const transport = getTransport({
+      url: c.DEFAULT.transport_url,
+      controlExchange: c.DEFAULT.control_exchange,
+      logger,
+    });
     const server = new RpcServer(
       transport,
       { topic: c.agent.topic, server: host },
@@ -111,7 +122,9 @@ void runService({
   },
 });
 
-function reservations(c: { resources: { reserved_host_cpus: number; reserved_host_memory_mb: number; reserved_host_disk_gb: number } }) {
+function reservations(c: {
+  resources: { reserved_host_cpus: number; reserved_host_memory_mb: number; reserved_host_disk_gb: number };
+}) {
   return {
     vcpus: c.resources.reserved_host_cpus,
     memory_mb: c.resources.reserved_host_memory_mb,

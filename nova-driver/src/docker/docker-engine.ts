@@ -194,7 +194,9 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async commitContainer(id: string, repo: string, tag: string): Promise<string> {
-    const r = (await wrap(() => this.docker.getContainer(id).commit({ repo, tag, pause: true }))) as { Id: string };
+    const r = (await wrap(() => this.docker.getContainer(id).commit({ repo, tag, pause: true }))) as {
+      Id: string;
+    };
     return r.Id;
   }
 
@@ -229,8 +231,17 @@ export class DockerEngine implements ContainerEngine {
         buf = buf.slice(nl + 1);
         if (!line.trim()) continue;
         try {
-          const e = JSON.parse(line) as { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
-          onEvent({ type: e.Type as EngineEvent['type'], action: e.Action, id: e.Actor.ID, attributes: e.Actor.Attributes ?? {} });
+          const e = JSON.parse(line) as {
+            Type: string;
+            Action: string;
+            Actor: { ID: string; Attributes: Record<string, string> };
+          };
+          onEvent({
+            type: e.Type as EngineEvent['type'],
+            action: e.Action,
+            id: e.Actor.ID,
+            attributes: e.Actor.Attributes ?? {},
+          });
         } catch {
           // a partial or foreign line: events are advisory, the next sync corrects state
         }

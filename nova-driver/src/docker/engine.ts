@@ -7,7 +7,8 @@
  */
 import type { Readable } from 'node:stream';
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
 export interface ContainerSummary {
   id: string;
@@ -99,7 +100,13 @@ export interface ImageDetails {
   repoDigests: string[];
   size: number;
   created: string;
-  config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; Labels?: Record<string, string> };
+  config: {
+    Cmd?: string[];
+    Entrypoint?: string[];
+    Env?: string[];
+    WorkingDir?: string;
+    Labels?: Record<string, string>;
+  };
 }
 
 export interface EngineInfo {
@@ -139,7 +146,8 @@ export class EngineError extends Error {
 }
 
 export const isNotFound = (e: unknown): boolean => e instanceof EngineError && e.status === 404;
-export const isConflict = (e: unknown): boolean => e instanceof EngineError && (e.status === 409 || e.status === 304);
+export const isConflict = (e: unknown): boolean =>
+  e instanceof EngineError && (e.status === 409 || e.status === 304);
 
 export interface ContainerEngine {
   ping(): Promise<void>;
@@ -155,7 +163,10 @@ export interface ContainerEngine {
   pauseContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
   removeContainer(id: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
-  updateContainer(id: string, resources: Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'RestartPolicy'>): Promise<void>;
+  updateContainer(
+    id: string,
+    resources: Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'RestartPolicy'>,
+  ): Promise<void>;
   /** stdout and stderr interleaved as text, the last `tail` lines */
   containerLogs(id: string, tail: number): Promise<string>;
   inspectImage(ref: string): Promise<ImageDetails | undefined>;

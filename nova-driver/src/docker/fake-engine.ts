@@ -58,7 +58,14 @@ export class FakeEngine implements ContainerEngine {
     const id = `sha256:${createHash('sha256').update(ref).digest('hex')}`;
     const existing = this.images.get(id);
     const tags = new Set([...(existing?.repoTags ?? []), ref]);
-    this.images.set(id, { id, repoTags: [...tags], repoDigests: [], size, created: new Date().toISOString(), config });
+    this.images.set(id, {
+      id,
+      repoTags: [...tags],
+      repoDigests: [],
+      size,
+      created: new Date().toISOString(),
+      config,
+    });
     return id;
   }
 
@@ -69,7 +76,8 @@ export class FakeEngine implements ContainerEngine {
 
   private find(id: string): FakeContainer {
     const c =
-      this.containers.get(id) ?? [...this.containers.values()].find((x) => x.details.name === id.replace(/^\//, ''));
+      this.containers.get(id) ??
+      [...this.containers.values()].find((x) => x.details.name === id.replace(/^\//, ''));
     if (!c) throw new EngineError(404, `No such container: ${id}`);
     return c;
   }
@@ -77,12 +85,19 @@ export class FakeEngine implements ContainerEngine {
   private findImage(ref: string): FakeImage | undefined {
     return (
       this.images.get(ref) ??
-      [...this.images.values()].find((i) => i.repoTags.includes(ref) || i.repoTags.includes(`${ref}:latest`) || i.id === `sha256:${ref}`)
+      [...this.images.values()].find(
+        (i) => i.repoTags.includes(ref) || i.repoTags.includes(`${ref}:latest`) || i.id === `sha256:${ref}`,
+      )
     );
   }
 
   private emit(action: string, c: FakeContainer): void {
-    const e: EngineEvent = { type: 'container', action, id: c.details.id, attributes: { name: c.details.name, ...c.details.labels } };
+    const e: EngineEvent = {
+      type: 'container',
+      action,
+      id: c.details.id,
+      attributes: { name: c.details.name, ...c.details.labels },
+    };
     for (const l of this.listeners) l(e);
   }
 
@@ -117,8 +132,18 @@ export class FakeEngine implements ContainerEngine {
   async listContainers(labels: Record<string, string | true>): Promise<ContainerSummary[]> {
     this.check('list');
     return [...this.containers.values()]
-      .filter((c) => Object.entries(labels).every(([k, v]) => (v === true ? k in c.details.labels : c.details.labels[k] === v)))
-      .map(({ details: d }) => ({ id: d.id, name: d.name, labels: { ...d.labels }, status: d.status, image: d.image }));
+      .filter((c) =>
+        Object.entries(labels).every(([k, v]) =>
+          v === true ? k in c.details.labels : c.details.labels[k] === v,
+        ),
+      )
+      .map(({ details: d }) => ({
+        id: d.id,
+        name: d.name,
+        labels: { ...d.labels },
+        status: d.status,
+        image: d.image,
+      }));
   }
 
   async inspectContainer(id: string): Promise<ContainerDetails | undefined> {
@@ -140,7 +165,8 @@ export class FakeEngine implements ContainerEngine {
     const mode = spec.HostConfig.NetworkMode ?? 'default';
     if (mode.startsWith('container:')) {
       const peer = this.find(mode.slice('container:'.length));
-      if (!peer.details.state.running) throw new EngineError(409, `cannot join network of a non running container`);
+      if (!peer.details.state.running)
+        throw new EngineError(409, `cannot join network of a non running container`);
     }
     const id = randomBytes(32).toString('hex');
     const { name, HostConfig: hostConfig, ...config } = spec;
@@ -152,7 +178,16 @@ export class FakeEngine implements ContainerEngine {
       image: spec.Image,
       imageId: image.id,
       created: new Date().toISOString(),
-      state: { status: 'created', running: false, paused: false, exitCode: 0, pid: 0, startedAt: '', finishedAt: '', error: '' },
+      state: {
+        status: 'created',
+        running: false,
+        paused: false,
+        exitCode: 0,
+        pid: 0,
+        startedAt: '',
+        finishedAt: '',
+        error: '',
+      },
       hostConfig: structuredClone(hostConfig),
       config: structuredClone(config),
     };
@@ -213,13 +248,19 @@ export class FakeEngine implements ContainerEngine {
     this.check(`remove ${id}`);
     const c = this.find(id);
     if (c.details.state.running && !opts.force) {
-      throw new EngineError(409, `You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+      throw new EngineError(
+        409,
+        `You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`,
+      );
     }
     this.containers.delete(c.details.id);
     this.emit('destroy', c);
   }
 
-  async updateContainer(id: string, resources: Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'RestartPolicy'>): Promise<void> {
+  async updateContainer(
+    id: string,
+    resources: Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'RestartPolicy'>,
+  ): Promise<void> {
     this.check(`update ${id}`);
     Object.assign(this.find(id).details.hostConfig, resources);
   }
@@ -227,7 +268,10 @@ export class FakeEngine implements ContainerEngine {
   async containerLogs(id: string, tail: number): Promise<string> {
     this.check(`logs ${id}`);
     const lines = this.find(id).logs;
-    return lines.slice(-tail).map((l) => `${l}\n`).join('');
+    return lines
+      .slice(-tail)
+      .map((l) => `${l}\n`)
+      .join('');
   }
 
   /** appends to a container's output, as its process would */
@@ -251,7 +295,11 @@ export class FakeEngine implements ContainerEngine {
     } catch {
       throw new EngineError(400, 'Error processing tar file(exit status 1): unexpected EOF');
     }
-    if (!parsed.fakeDockerSave || !parsed.ref) throw new EngineError(400, 'open /var/lib/docker/tmp/docker-import/repositories: no such file or directory');
+    if (!parsed.fakeDockerSave || !parsed.ref)
+      throw new EngineError(
+        400,
+        'open /var/lib/docker/tmp/docker-import/repositories: no such file or directory',
+      );
     this.addImage(parsed.ref, parsed.config);
     return [parsed.ref];
   }
@@ -285,10 +333,16 @@ export class FakeEngine implements ContainerEngine {
       return;
     }
     if (!tag && i.repoTags.length > 1) {
-      throw new EngineError(409, `conflict: unable to delete ${ref} (must be forced) - image is referenced in multiple repositories`);
+      throw new EngineError(
+        409,
+        `conflict: unable to delete ${ref} (must be forced) - image is referenced in multiple repositories`,
+      );
     }
     if ([...this.containers.values()].some((c) => c.details.imageId === i.id)) {
-      throw new EngineError(409, `conflict: unable to remove repository reference "${ref}" (must force) - container is using its referenced image`);
+      throw new EngineError(
+        409,
+        `conflict: unable to remove repository reference "${ref}" (must force) - container is using its referenced image`,
+      );
     }
     this.images.delete(i.id);
   }

@@ -63,7 +63,10 @@ export class LifecycleEvents {
     try {
       await this.shim.cast({}, 'lifecycle_event', { instance_uuid: uuid, event });
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message, instance_uuid: uuid, event }, 'could not forward lifecycle event');
+      this.logger.warn(
+        { err: (err as Error).message, instance_uuid: uuid, event },
+        'could not forward lifecycle event',
+      );
     }
   }
 

@@ -23,7 +23,13 @@ export interface HostResources {
   hypervisor_type: 'docker';
   hypervisor_version: number;
   docker_version: string;
-  cpu_info: { arch: string; model: string; vendor: string; topology: { sockets: number; cores: number; threads: number }; features: string[] };
+  cpu_info: {
+    arch: string;
+    model: string;
+    vendor: string;
+    topology: { sockets: number; cores: number; threads: number };
+    features: string[];
+  };
   uptime: string;
 }
 
@@ -64,11 +70,20 @@ function cpuInfo(ncpu: number): HostResources['cpu_info'] {
   } catch {
     // not Linux: report what Node knows
   }
-  return { arch: arch() === 'x64' ? 'x86_64' : arch(), model, vendor, topology: { sockets: 1, cores: ncpu, threads: 1 }, features };
+  return {
+    arch: arch() === 'x64' ? 'x86_64' : arch(),
+    model,
+    vendor,
+    topology: { sockets: 1, cores: ncpu, threads: 1 },
+    features,
+  };
 }
 
 /** the line `uptime` prints, which is what Nova's get_host_uptime returns */
-export function uptimeLine(now = new Date(), uptimeSeconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0])): string {
+export function uptimeLine(
+  now = new Date(),
+  uptimeSeconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]),
+): string {
   const t = now.toTimeString().slice(0, 8);
   const mins = Math.floor(uptimeSeconds / 60);
   const days = Math.floor(mins / 1440);

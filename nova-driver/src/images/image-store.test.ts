@@ -15,7 +15,14 @@ async function setup(maxCacheBytes: number, oci?: OciPuller) {
     uploadSnapshot: sinon.stub(),
   };
   const state = await AgentState.open('sqlite://');
-  const store = new ImageStore({ engine, glance, state, logger: pino({ level: 'silent' }), maxCacheBytes, ...(oci ? { oci } : {}) });
+  const store = new ImageStore({
+    engine,
+    glance,
+    state,
+    logger: pino({ level: 'silent' }),
+    maxCacheBytes,
+    ...(oci ? { oci } : {}),
+  });
   return { engine, glance, state, store };
 }
 
@@ -42,9 +49,15 @@ describe('ImageStore', () => {
   });
 
   it('hands images registered by glance-bridge to the OCI puller', async () => {
-    const oci: OciPuller = { handles: (i) => 'berth_oci_digest' in i.properties, pull: sinon.stub().resolves('reg/p/r@sha256:abc') };
+    const oci: OciPuller = {
+      handles: (i) => 'berth_oci_digest' in i.properties,
+      pull: sinon.stub().resolves('reg/p/r@sha256:abc'),
+    };
     const { glance, store } = await setup(1e9, oci);
-    const ref = await store.ensure({ id: 'o', container_format: 'docker', properties: { berth_oci_digest: 'sha256:abc' } }, caller);
+    const ref = await store.ensure(
+      { id: 'o', container_format: 'docker', properties: { berth_oci_digest: 'sha256:abc' } },
+      caller,
+    );
     expect(ref).toBe('reg/p/r@sha256:abc');
     expect(glance.download.called).toBe(false);
   });

@@ -107,7 +107,10 @@ export class ImageStore {
       loaded = await this.o.engine.loadImage(piped);
     } catch (e) {
       if (e instanceof EngineError && e.status === 400) {
-        throw new ImageUnusableError(image.id, `its data is not a \`docker save\` tarball (docker load: ${e.message})`);
+        throw new ImageUnusableError(
+          image.id,
+          `its data is not a \`docker save\` tarball (docker load: ${e.message})`,
+        );
       }
       throw e;
     }

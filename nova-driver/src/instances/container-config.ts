@@ -39,7 +39,11 @@ export interface BuildOptions {
 
 const MiB = 1024 * 1024;
 
-export function baseLabels(inst: InstanceDTO, host: string, role: 'sandbox' | 'workload'): Record<string, string> {
+export function baseLabels(
+  inst: InstanceDTO,
+  host: string,
+  role: 'sandbox' | 'workload',
+): Record<string, string> {
   return {
     [LABELS.instanceUuid]: inst.uuid,
     [LABELS.instanceName]: inst.name,
@@ -92,13 +96,20 @@ export function workloadCreateSpec(
     PidsLimit: o.pidsLimit,
     RestartPolicy: {
       Name: spec.restartPolicy.name,
-      ...(spec.restartPolicy.maxRetries !== undefined ? { MaximumRetryCount: spec.restartPolicy.maxRetries } : {}),
+      ...(spec.restartPolicy.maxRetries !== undefined
+        ? { MaximumRetryCount: spec.restartPolicy.maxRetries }
+        : {}),
     },
     Init: true,
     Mounts: spec.volumes.map((v) =>
       v.hostPath
         ? { Type: 'bind' as const, Source: v.hostPath, Target: v.target, ReadOnly: v.readOnly }
-        : { Type: 'volume' as const, Source: volumeName(inst.uuid, v.name!), Target: v.target, ReadOnly: v.readOnly },
+        : {
+            Type: 'volume' as const,
+            Source: volumeName(inst.uuid, v.name!),
+            Target: v.target,
+            ReadOnly: v.readOnly,
+          },
     ),
     Tmpfs: Object.fromEntries(spec.tmpfs.map((t) => [t, 'rw,nosuid,nodev'])),
     ReadonlyRootfs: spec.readOnlyRootfs,
@@ -159,6 +170,7 @@ function metadataEnv(inst: InstanceDTO): Record<string, string> {
   };
 }
 
-const exposedPorts = (spec: ContainerSpec) => Object.fromEntries(spec.ports.map((p) => [`${p.port}/${p.protocol}`, {}]));
+const exposedPorts = (spec: ContainerSpec) =>
+  Object.fromEntries(spec.ports.map((p) => [`${p.port}/${p.protocol}`, {}]));
 
 export const volumeName = (uuid: string, name: string) => `nova-${uuid}-${name}`;

@@ -28,13 +28,20 @@ function instance(over: Partial<InstanceDTO> = {}): InstanceDTO {
   };
 }
 
-const image: ImageDTO = { id: 'img-1', name: 'not-the-docker-name', container_format: 'docker', properties: {} };
+const image: ImageDTO = {
+  id: 'img-1',
+  name: 'not-the-docker-name',
+  container_format: 'docker',
+  properties: {},
+};
 
 async function setup() {
   const engine = new FakeEngine();
   engine.addImage('berth/sandbox:latest', { Cmd: ['/bin/sleep', 'infinity'] });
   const glance = {
-    download: sinon.stub().callsFake(async () => bufferStream(FakeEngine.tarball('busybox:whatever', { Cmd: ['/bin/sh'] }))),
+    download: sinon
+      .stub()
+      .callsFake(async () => bufferStream(FakeEngine.tarball('busybox:whatever', { Cmd: ['/bin/sh'] }))),
     uploadSnapshot: sinon.stub().callsFake(async (_id: string, data: NodeJS.ReadableStream) => {
       for await (const _ of data) void _;
     }),
@@ -49,7 +56,12 @@ async function setup() {
     state,
     logger: log,
     vifs,
-    build: { host: 'h1', sandboxImage: 'berth/sandbox:latest', pidsLimit: 100, hostCapabilities: ['CHOWN', 'SYS_ADMIN'] },
+    build: {
+      host: 'h1',
+      sandboxImage: 'berth/sandbox:latest',
+      pidsLimit: 100,
+      hostCapabilities: ['CHOWN', 'SYS_ADMIN'],
+    },
     defaultStopTimeout: 10,
     consoleTailLines: 50,
   });
@@ -73,12 +85,13 @@ describe('InstanceManager', () => {
     expect(s!.config.Hostname).toBe('web-1');
     expect(s!.hostConfig.NetworkMode).toBe('none');
     // the tarball's own name is not kept: only the Glance id names it
-    expect((await engine.inspectImage('busybox:whatever'))).toBeUndefined();
+    expect(await engine.inspectImage('busybox:whatever')).toBeUndefined();
   });
 
   it('applies the container spec from user data', async () => {
     const { engine, m } = await setup();
-    const spec = '#container-spec\ncommand: [httpd, -f]\nenv: {A: b}\nports: [8080]\nrestart_policy: always\nvolumes: [{name: data, target: /data}]\n';
+    const spec =
+      '#container-spec\ncommand: [httpd, -f]\nenv: {A: b}\nports: [8080]\nrestart_policy: always\nvolumes: [{name: data, target: /data}]\n';
     await m.spawn(instance({ user_data: Buffer.from(spec).toString('base64') }), image, [], true, caller);
     const w = (await engine.inspectContainer(containerName(instance().uuid, 'workload')))!;
     expect(w.config.Cmd).toEqual(['httpd', '-f']);
@@ -133,25 +146,40 @@ describe('InstanceManager', () => {
     expect(err.kind).toBe('refused');
     expect(err.message).toContain('berth:allow_privileged');
     expect(engine.containers.size).toBe(0);
-    const granted = instance({ user_data: ud, flavor: { ...instance().flavor, extra_specs: { 'berth:allow_privileged': 'true' } } });
+    const granted = instance({
+      user_data: ud,
+      flavor: { ...instance().flavor, extra_specs: { 'berth:allow_privileged': 'true' } },
+    });
     await m.spawn(granted, image, [], true, caller);
-    expect((await engine.inspectContainer(containerName(granted.uuid, 'workload')))!.hostConfig.Privileged).toBe(true);
+    expect(
+      (await engine.inspectContainer(containerName(granted.uuid, 'workload')))!.hostConfig.Privileged,
+    ).toBe(true);
   });
 
   it('gives nested docker the host capabilities and a docker volume', async () => {
     const { engine, m } = await setup();
     const ud = Buffer.from('#container-spec\nnested_docker: true\n').toString('base64');
-    const inst = instance({ user_data: ud, flavor: { ...instance().flavor, extra_specs: { 'berth:allow_nested_docker': 'true' } } });
+    const inst = instance({
+      user_data: ud,
+      flavor: { ...instance().flavor, extra_specs: { 'berth:allow_nested_docker': 'true' } },
+    });
     await m.spawn(inst, image, [], true, caller);
     const w = (await engine.inspectContainer(containerName(inst.uuid, 'workload')))!;
     expect(w.hostConfig.CapAdd).toEqual(['CHOWN', 'SYS_ADMIN']);
     expect(w.hostConfig.SecurityOpt).toContain('seccomp=unconfined');
-    expect(w.hostConfig.Mounts).toContainEqual({ Type: 'volume', Source: `nova-${inst.uuid}-docker`, Target: '/var/lib/docker', ReadOnly: false });
+    expect(w.hostConfig.Mounts).toContainEqual({
+      Type: 'volume',
+      Source: `nova-${inst.uuid}-docker`,
+      Target: '/var/lib/docker',
+      ReadOnly: false,
+    });
   });
 
   it('rejects images that are not docker tarballs', async () => {
     const { glance, m } = await setup();
-    const bare = await m.spawn(instance(), { ...image, container_format: 'bare' }, [], true, caller).catch((e) => e);
+    const bare = await m
+      .spawn(instance(), { ...image, container_format: 'bare' }, [], true, caller)
+      .catch((e) => e);
     expect(bare.kind).toBe('image');
     expect(bare.message).toContain('container_format is bare');
     glance.download.callsFake(async () => bufferStream(Buffer.from('not a tarball')));
@@ -162,7 +190,9 @@ describe('InstanceManager', () => {
 
   it('checks the Glance checksum of what it loads', async () => {
     const { m } = await setup();
-    const err = await m.spawn(instance(), { ...image, checksum: '0'.repeat(32) }, [], true, caller).catch((e) => e);
+    const err = await m
+      .spawn(instance(), { ...image, checksum: '0'.repeat(32) }, [], true, caller)
+      .catch((e) => e);
     expect(err.message).toContain('does not match the checksum');
   });
 
@@ -216,7 +246,13 @@ describe('InstanceManager', () => {
     expect(glance.uploadSnapshot.calledOnce).toBe(true);
     expect(glance.uploadSnapshot.firstCall.args[0]).toBe('snap-1');
     expect(await engine.inspectImage(glanceImageRef('snap-1'))).toBeDefined();
-    await m.spawn(instance({ uuid: '99999999-2222-3333-4444-555555555555' }), { ...image, id: 'snap-1' }, [], true, caller);
+    await m.spawn(
+      instance({ uuid: '99999999-2222-3333-4444-555555555555' }),
+      { ...image, id: 'snap-1' },
+      [],
+      true,
+      caller,
+    );
     expect(glance.download.callCount).toBe(1);
   });
 

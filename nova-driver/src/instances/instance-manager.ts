@@ -119,10 +119,16 @@ export class InstanceManager {
         await this.o.vifs.plug(inst, sandbox, networkInfo);
       }
       for (const v of spec.volumes) {
-        if (v.name) await this.o.engine.createVolume(`nova-${inst.uuid}-${v.name}`, { [LABELS.instanceUuid]: inst.uuid });
+        if (v.name)
+          await this.o.engine.createVolume(`nova-${inst.uuid}-${v.name}`, {
+            [LABELS.instanceUuid]: inst.uuid,
+          });
       }
-      if (spec.nestedDocker) await this.o.engine.createVolume(`nova-${inst.uuid}-docker`, { [LABELS.instanceUuid]: inst.uuid });
-      const wid = await this.o.engine.createContainer(workloadCreateSpec(inst, ref, spec, sandbox?.id, this.o.build));
+      if (spec.nestedDocker)
+        await this.o.engine.createVolume(`nova-${inst.uuid}-docker`, { [LABELS.instanceUuid]: inst.uuid });
+      const wid = await this.o.engine.createContainer(
+        workloadCreateSpec(inst, ref, spec, sandbox?.id, this.o.build),
+      );
       created.push(wid);
       if (powerOn) await this.o.engine.startContainer(wid);
       log.info({ image: ref, power_on: powerOn }, 'spawned');
@@ -130,7 +136,9 @@ export class InstanceManager {
     } catch (e) {
       // a failed spawn leaves nothing behind: Nova reschedules or errors the server
       log.warn({ err: e }, 'spawn failed, cleaning up');
-      await this.destroy(inst.uuid, networkInfo).catch((ce) => log.error({ err: ce }, 'cleanup after failed spawn'));
+      await this.destroy(inst.uuid, networkInfo).catch((ce) =>
+        log.error({ err: ce }, 'cleanup after failed spawn'),
+      );
       throw e;
     }
   }
@@ -163,13 +171,20 @@ export class InstanceManager {
 
   async list(): Promise<{ uuid: string; name: string; power_state: PowerStateValue }[]> {
     const suspended = await this.o.state.suspendedSet();
-    const all = await this.o.engine.listContainers({ [LABELS.role]: 'workload', [LABELS.host]: this.o.build.host });
+    const all = await this.o.engine.listContainers({
+      [LABELS.role]: 'workload',
+      [LABELS.host]: this.o.build.host,
+    });
     const out = [];
     for (const c of all) {
       const d = await this.o.engine.inspectContainer(c.id);
       if (!d) continue;
       const uuid = c.labels[LABELS.instanceUuid]!;
-      out.push({ uuid, name: c.labels[LABELS.instanceName] ?? '', power_state: powerStateOf(d.state, suspended.has(uuid)) });
+      out.push({
+        uuid,
+        name: c.labels[LABELS.instanceName] ?? '',
+        power_state: powerStateOf(d.state, suspended.has(uuid)),
+      });
     }
     return out;
   }

@@ -15,7 +15,8 @@ export const LABELS = {
 
 export type Role = 'sandbox' | 'workload';
 
-export const containerName = (uuid: string, role: Role) => (role === 'workload' ? `nova-${uuid}` : `nova-${uuid}-sandbox`);
+export const containerName = (uuid: string, role: Role) =>
+  role === 'workload' ? `nova-${uuid}` : `nova-${uuid}-sandbox`;
 
 /** the local tag a Glance image is loaded under: by Glance id, never by its Glance name */
 export const glanceImageRepo = (imageId: string) => `berth-glance/${imageId}`;

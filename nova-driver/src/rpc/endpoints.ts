@@ -41,13 +41,15 @@ function callerOf(ctx: Context): Caller {
 
 function str(args: Record<string, unknown>, key: string): string {
   const v = args[key];
-  if (typeof v !== 'string' || !v) throw NovaErrors.invalidInput(`argument ${key} must be a non-empty string`);
+  if (typeof v !== 'string' || !v)
+    throw NovaErrors.invalidInput(`argument ${key} must be a non-empty string`);
   return v;
 }
 
 function obj<T>(args: Record<string, unknown>, key: string): T {
   const v = args[key];
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw NovaErrors.invalidInput(`argument ${key} must be an object`);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw NovaErrors.invalidInput(`argument ${key} must be an object`);
   return v as T;
 }
 
@@ -89,7 +91,8 @@ export function agentEndpoints(d: EndpointDeps): Endpoint[] {
           }
           return { host: d.host, agent_version: d.agentVersion, api_version: AGENT_API_VERSION, docker };
         },
-        get_host_resources: async () => on('', NovaErrors.internal, () => hostResources(d.engine, d.reserved)),
+        get_host_resources: async () =>
+          on('', NovaErrors.internal, () => hostResources(d.engine, d.reserved)),
         get_host_uptime: async () => uptimeLine(),
         list_instances: async () => on('', NovaErrors.internal, () => m.list()),
         get_info: async (_ctx, args) => {
@@ -175,6 +178,7 @@ export function toNova(e: unknown, uuid: string, failure: Failure): OsloError {
   }
   if (e instanceof EngineError && e.status === 503) return NovaErrors.hypervisorUnavailable();
   // dockerd refusing a container's configuration is not worth another host: say why
-  if (e instanceof EngineError && e.status === 400) return NovaErrors.invalidInput(`the container engine refused it: ${e.message}`);
+  if (e instanceof EngineError && e.status === 400)
+    return NovaErrors.invalidInput(`the container engine refused it: ${e.message}`);
   return failure(e instanceof Error ? e.message : String(e));
 }

@@ -14,22 +14,32 @@ const nova = (className: string, message: string, kwargs: Record<string, unknown
 export const NovaErrors = {
   instanceNotFound: (uuid: string) =>
     nova('InstanceNotFound', `Instance ${uuid} could not be found.`, { instance_id: uuid, code: 404 }),
-  invalidInput: (reason: string) => nova('InvalidInput', `Invalid input received: ${reason}`, { reason, code: 400 }),
+  invalidInput: (reason: string) =>
+    nova('InvalidInput', `Invalid input received: ${reason}`, { reason, code: 400 }),
   imageUnacceptable: (imageId: string, reason: string) =>
-    nova('ImageUnacceptable', `Image ${imageId} is unacceptable: ${reason}`, { image_id: imageId, reason, code: 400 }),
+    nova('ImageUnacceptable', `Image ${imageId} is unacceptable: ${reason}`, {
+      image_id: imageId,
+      reason,
+      code: 400,
+    }),
   imageNotFound: (imageId: string) =>
     nova('ImageNotFound', `Image ${imageId} could not be found.`, { image_id: imageId, code: 404 }),
   deployFailure: (reason: string) =>
     nova('InstanceDeployFailure', `Failed to deploy instance: ${reason}`, { reason, code: 400 }),
-  rebootFailure: (reason: string) => nova('InstanceRebootFailure', `Failed to reboot instance: ${reason}`, { reason }),
-  powerOnFailure: (reason: string) => nova('InstancePowerOnFailure', `Failed to power on instance: ${reason}`, { reason }),
+  rebootFailure: (reason: string) =>
+    nova('InstanceRebootFailure', `Failed to reboot instance: ${reason}`, { reason }),
+  powerOnFailure: (reason: string) =>
+    nova('InstancePowerOnFailure', `Failed to power on instance: ${reason}`, { reason }),
   powerOffFailure: (reason: string) =>
     nova('InstancePowerOffFailure', `Failed to power off instance: ${reason}`, { reason }),
-  suspendFailure: (reason: string) => nova('InstanceSuspendFailure', `Failed to suspend instance: ${reason}`, { reason }),
-  resumeFailure: (reason: string) => nova('InstanceResumeFailure', `Failed to resume instance: ${reason}`, { reason }),
+  suspendFailure: (reason: string) =>
+    nova('InstanceSuspendFailure', `Failed to suspend instance: ${reason}`, { reason }),
+  resumeFailure: (reason: string) =>
+    nova('InstanceResumeFailure', `Failed to resume instance: ${reason}`, { reason }),
   terminationFailure: (reason: string) =>
     nova('InstanceTerminationFailure', `Failed to terminate instance: ${reason}`, { reason }),
-  hypervisorUnavailable: () => nova('HypervisorUnavailable', 'Connection to the hypervisor is broken on host', {}),
+  hypervisorUnavailable: () =>
+    nova('HypervisorUnavailable', 'Connection to the hypervisor is broken on host', {}),
   vifPlugFailed: () => nova('VirtualInterfacePlugException', 'Virtual interface plugin failed', {}),
   internal: (message: string) => nova('NovaException', message, { message }),
 };

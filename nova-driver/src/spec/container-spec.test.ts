@@ -1,4 +1,10 @@
-import { ContainerSpecError, durationNs, parseContainerSpec, shellSplit, specFromUserData } from './container-spec';
+import {
+  ContainerSpecError,
+  durationNs,
+  parseContainerSpec,
+  shellSplit,
+  specFromUserData,
+} from './container-spec';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -33,12 +39,18 @@ describe('container spec from user data', () => {
     ]);
     expect(s.workingDir).toBe('/srv');
     expect(s.restartPolicy).toEqual({ name: 'on-failure', maxRetries: 3 });
-    expect(s.healthcheck).toEqual({ test: ['CMD-SHELL', 'wget -q -O- localhost:8080'], intervalNs: 90e9, retries: 2 });
+    expect(s.healthcheck).toEqual({
+      test: ['CMD-SHELL', 'wget -q -O- localhost:8080'],
+      intervalNs: 90e9,
+      retries: 2,
+    });
     expect(s.volumes).toEqual([{ name: 'data', target: '/data', readOnly: false }]);
   });
 
   it('reads JSON too, and an env list', () => {
-    const s = specFromUserData(b64('#container-spec\n{"command": ["sleep", "9"], "env": ["A=1=2"], "cap_add": ["CAP_NET_ADMIN"]}'));
+    const s = specFromUserData(
+      b64('#container-spec\n{"command": ["sleep", "9"], "env": ["A=1=2"], "cap_add": ["CAP_NET_ADMIN"]}'),
+    );
     expect(s.command).toEqual(['sleep', '9']);
     expect(s.env).toEqual({ A: '1=2' });
     expect(s.capAdd).toEqual(['NET_ADMIN']);

@@ -35,7 +35,13 @@ export interface ContainerSpec {
   volumes: VolumeSpec[];
   tmpfs: string[];
   restartPolicy: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maxRetries?: number };
-  healthcheck?: { test: string[]; intervalNs?: number; timeoutNs?: number; retries?: number; startPeriodNs?: number };
+  healthcheck?: {
+    test: string[];
+    intervalNs?: number;
+    timeoutNs?: number;
+    retries?: number;
+    startPeriodNs?: number;
+  };
   labels: Record<string, string>;
   stopSignal?: string;
   stopTimeout?: number;
@@ -101,7 +107,9 @@ export function parseContainerSpec(body: string): ContainerSpec {
     // YAML is a superset of JSON: one parser for both
     doc = body.trim() === '' ? {} : parseYaml(body, { prettyErrors: true });
   } catch (e) {
-    throw new ContainerSpecError(`container spec is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+    throw new ContainerSpecError(
+      `container spec is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   if (doc === null || doc === undefined) doc = {};
   if (!validate(doc)) {
@@ -122,7 +130,7 @@ function describeErrors(errors: ErrorObject[]): string {
         ? `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`
         : e.keyword === 'enum'
           ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
-          : e.message ?? 'is invalid';
+          : (e.message ?? 'is invalid');
     const line = `${where}: ${what}`;
     if (!seen.has(line)) {
       seen.add(line);
@@ -142,8 +150,16 @@ interface RawSpec {
   ports?: (number | string | { port: number; protocol?: PortSpec['protocol'] })[];
   volumes?: { name?: string; host_path?: string; target: string; read_only?: boolean }[];
   tmpfs?: string[];
-  restart_policy?: ContainerSpec['restartPolicy']['name'] | { name: ContainerSpec['restartPolicy']['name']; max_retries?: number };
-  healthcheck?: { test: string | string[]; interval?: number | string; timeout?: number | string; retries?: number; start_period?: number | string };
+  restart_policy?:
+    | ContainerSpec['restartPolicy']['name']
+    | { name: ContainerSpec['restartPolicy']['name']; max_retries?: number };
+  healthcheck?: {
+    test: string | string[];
+    interval?: number | string;
+    timeout?: number | string;
+    retries?: number;
+    start_period?: number | string;
+  };
   labels?: Record<string, string>;
   stop_signal?: string;
   stop_timeout?: number;
@@ -159,7 +175,8 @@ interface RawSpec {
 function normalise(r: RawSpec): ContainerSpec {
   const s = defaultSpec();
   if (r.command !== undefined) s.command = typeof r.command === 'string' ? shellSplit(r.command) : r.command;
-  if (r.entrypoint !== undefined) s.entrypoint = typeof r.entrypoint === 'string' ? shellSplit(r.entrypoint) : r.entrypoint;
+  if (r.entrypoint !== undefined)
+    s.entrypoint = typeof r.entrypoint === 'string' ? shellSplit(r.entrypoint) : r.entrypoint;
   if (Array.isArray(r.env)) {
     for (const kv of r.env) {
       const i = kv.indexOf('=');
@@ -191,16 +208,28 @@ function normalise(r: RawSpec): ContainerSpec {
     s.restartPolicy =
       typeof r.restart_policy === 'string'
         ? { name: r.restart_policy }
-        : { name: r.restart_policy.name, ...(r.restart_policy.max_retries !== undefined ? { maxRetries: r.restart_policy.max_retries } : {}) };
+        : {
+            name: r.restart_policy.name,
+            ...(r.restart_policy.max_retries !== undefined
+              ? { maxRetries: r.restart_policy.max_retries }
+              : {}),
+          };
   }
   if (r.healthcheck) {
     const h = r.healthcheck;
     s.healthcheck = {
-      test: typeof h.test === 'string' ? ['CMD-SHELL', h.test] : h.test[0] === 'CMD' || h.test[0] === 'CMD-SHELL' ? h.test : ['CMD', ...h.test],
+      test:
+        typeof h.test === 'string'
+          ? ['CMD-SHELL', h.test]
+          : h.test[0] === 'CMD' || h.test[0] === 'CMD-SHELL'
+            ? h.test
+            : ['CMD', ...h.test],
       ...(h.interval !== undefined ? { intervalNs: durationNs(h.interval, 'healthcheck.interval') } : {}),
       ...(h.timeout !== undefined ? { timeoutNs: durationNs(h.timeout, 'healthcheck.timeout') } : {}),
       ...(h.retries !== undefined ? { retries: h.retries } : {}),
-      ...(h.start_period !== undefined ? { startPeriodNs: durationNs(h.start_period, 'healthcheck.start_period') } : {}),
+      ...(h.start_period !== undefined
+        ? { startPeriodNs: durationNs(h.start_period, 'healthcheck.start_period') }
+        : {}),
     };
   }
   s.labels = r.labels ?? {};
@@ -217,7 +246,8 @@ function normalise(r: RawSpec): ContainerSpec {
 }
 
 function checkPort(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ContainerSpecError(`ports: ${n} is not a port number`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new ContainerSpecError(`ports: ${n} is not a port number`);
   return n;
 }
 

@@ -29,7 +29,8 @@ const GRANTS = {
 export const flavorKey = (name: string) => `berth:${name}`;
 export const imageKey = (name: string) => `berth_${name}`;
 
-const truthy = (v: string | undefined) => v !== undefined && ['true', '1', 'yes', 'on'].includes(v.trim().toLowerCase());
+const truthy = (v: string | undefined) =>
+  v !== undefined && ['true', '1', 'yes', 'on'].includes(v.trim().toLowerCase());
 const list = (v: string | undefined) =>
   (v ?? '')
     .split(',')
@@ -58,7 +59,10 @@ export function checkIsolation(spec: ContainerSpec, g: Grants): string[] {
   const caps = spec.capAdd.filter((c) => !g.capabilities.has('ALL') && !g.capabilities.has(c));
   if (caps.length) refusals.push(needs(`cap_add ${caps.join(',')}`, GRANTS.capabilities));
   for (const v of spec.volumes) {
-    if (v.hostPath && !g.hostMounts.some((p) => p === '/' || v.hostPath === p || v.hostPath!.startsWith(`${p}/`))) {
+    if (
+      v.hostPath &&
+      !g.hostMounts.some((p) => p === '/' || v.hostPath === p || v.hostPath!.startsWith(`${p}/`))
+    ) {
       refusals.push(needs(`host_path ${v.hostPath}`, GRANTS.hostMounts));
     }
   }

@@ -37,7 +37,9 @@ export class AgentState {
   private constructor(private readonly handle: ServiceDatabase<AgentTables>) {}
 
   static async open(url: string, logger?: Logger): Promise<AgentState> {
-    return new AgentState(await openDatabase<AgentTables>(url, { migrations, ...(logger ? { logger } : {}) }));
+    return new AgentState(
+      await openDatabase<AgentTables>(url, { migrations, ...(logger ? { logger } : {}) }),
+    );
   }
 
   get db(): Kysely<AgentTables> {
@@ -49,11 +51,19 @@ export class AgentState {
   }
 
   async isSuspended(uuid: string): Promise<boolean> {
-    return (await this.db.selectFrom('suspended').select('instance_uuid').where('instance_uuid', '=', uuid).executeTakeFirst()) !== undefined;
+    return (
+      (await this.db
+        .selectFrom('suspended')
+        .select('instance_uuid')
+        .where('instance_uuid', '=', uuid)
+        .executeTakeFirst()) !== undefined
+    );
   }
 
   async suspendedSet(): Promise<Set<string>> {
-    return new Set((await this.db.selectFrom('suspended').select('instance_uuid').execute()).map((r) => r.instance_uuid));
+    return new Set(
+      (await this.db.selectFrom('suspended').select('instance_uuid').execute()).map((r) => r.instance_uuid),
+    );
   }
 
   async setSuspended(uuid: string, suspended: boolean): Promise<void> {
@@ -77,7 +87,11 @@ export class AgentState {
   }
 
   async touchImage(imageId: string): Promise<void> {
-    await this.db.updateTable('image_cache').set({ last_used: Date.now() }).where('image_id', '=', imageId).execute();
+    await this.db
+      .updateTable('image_cache')
+      .set({ last_used: Date.now() })
+      .where('image_id', '=', imageId)
+      .execute();
   }
 
   /** least recently used first */

@@ -1,0 +1,72 @@
+# shellcheck shell=bash
+# Berth glance-bridge: the OCI registry (docker, skopeo, podman) whose blobs
+# and manifests are Glance images of the service project. Runs as the
+# Keystone user berth-glance-bridge (admin in project service: it creates
+# boot images in users' projects), listens on 127.0.0.1:9494 and is in the
+# catalog as service type `container-registry`.
+#
+# dockerd treats 127.0.0.0/8 registries as insecure (plain HTTP) by default,
+# so `docker login 127.0.0.1:9494` works here without daemon changes.
+
+BERTH_COMPONENTS+=" glance_bridge"
+BERTH_SERVICES+=" berth-glance-bridge"
+GLANCE_BRIDGE_PORT=${GLANCE_BRIDGE_PORT:-9494}
+GLANCE_BRIDGE_URL=http://127.0.0.1:$GLANCE_BRIDGE_PORT
+GLANCE_BRIDGE_USER=berth-glance-bridge
+GLANCE_BRIDGE_SERVICE_TYPE=container-registry
+
+# skopeo and podman: the clients the tests drive (docker comes with dockerd);
+# docker-registry: distribution 2.8.2, the baseline of test/bench/registry
+berth_glance_bridge_install() { apt_install skopeo podman docker-registry; }
+
+berth_glance_bridge_up() {
+  berth_glance_bridge_install || return 1
+  local state=$BERTH_STATE/glance-bridge
+  mkdir -p "$state"
+  put_conf $BERTH_ETC/glance-bridge.conf <<EOT
+# berth-glance-bridge --help lists every option
+[DEFAULT]
+state_dir = $state
+[api]
+bind_host = 127.0.0.1
+bind_port = $GLANCE_BRIDGE_PORT
+public_url = $GLANCE_BRIDGE_URL
+[keystone_authtoken]
+www_authenticate_uri = $KS
+auth_url = $KS
+username = $GLANCE_BRIDGE_USER
+password = $PASS
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+interface = internal
+[database]
+connection = sqlite:///$state/registry.db
+[storage]
+driver = glance
+[glance]
+interface = internal
+namespace = berth-glance-bridge
+[nova]
+register_on_push = true
+EOT
+  ks_register "user:$GLANCE_BRIDGE_USER" \
+    "endpoint:berth-glance-bridge:$GLANCE_BRIDGE_SERVICE_TYPE:$GLANCE_BRIDGE_URL" >/dev/null || return 1
+  # a new build or config needs a restart
+  local stamp; stamp=$( { cat $BERTH_ETC/glance-bridge.conf; find "$BERTH_ROOT"/glance-bridge/dist "$BERTH_ROOT"/libs/*/dist -name "*.js" -exec md5sum {} +; } 2>/dev/null | md5sum)
+  if alive berth-glance-bridge && [ "$(cat "$AIO_RUN/berth-glance-bridge.stamp" 2>/dev/null)" != "$stamp" ]; then
+    stop_bg berth-glance-bridge
+  fi
+  echo "$stamp" >"$AIO_RUN/berth-glance-bridge.stamp"
+  alive berth-glance-bridge && return 0
+  berth_node berth-glance-bridge glance-bridge/dist/cli/main.js --config-file $BERTH_ETC/glance-bridge.conf
+  wait_http $GLANCE_BRIDGE_URL/healthcheck 60
+}
+
+berth_glance_bridge_down() { stop_bg berth-glance-bridge; }
+
+# berth_glance_bridge_gc [--dry-run] : the garbage collector, as an operator (or cron) runs it
+berth_glance_bridge_gc() {
+  node "$BERTH_ROOT/glance-bridge/dist/cli/main.js" --config-file $BERTH_ETC/glance-bridge.conf gc "$@"
+}
