@@ -6,7 +6,9 @@
 // entities oslo uses. Publishing goes through a confirm channel so a caller
 // learns whether the broker took its message (and, with `mandatory`, whether
 // a queue got it: RabbitMQ sends basic.return before the ack).
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { basename } from 'node:path';
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { MessageDeliveryFailure } from './errors';
@@ -42,7 +44,7 @@ export class MessageUndeliverable extends MessageDeliveryFailure {
 export type ConnectFn = (
   address: BrokerAddress,
   options: Options.Connect,
-  socketOptions: { timeout: number; noDelay: boolean },
+  socketOptions: { timeout: number; noDelay: boolean; clientProperties: Record<string, unknown> },
 ) => Promise<ChannelModel>;
 
 export type DeliveryHandler = (msg: ConsumeMessage, ack: () => boolean) => void;
@@ -93,6 +95,7 @@ export class ConnectionManager extends EventEmitter {
   private hostIndex = 0;
   private started = false;
   private lostCount = 0;
+  private readonly connectionName: string;
 
   constructor(opts: ConnectionOptions) {
     super();
@@ -105,6 +108,8 @@ export class ConnectionManager extends EventEmitter {
     this.prefetchCount = opts.prefetchCount ?? 0;
     this.connectTimeout = opts.connectTimeout ?? 10;
     this.connectFn = opts.connect ?? ((_a, o, so) => amqp.connect(o, so));
+    this.connectionName = `${basename(process.argv[1] ?? process.title)}:${process.pid}:${randomUUID()}`;
+    this.setMaxListeners(0); // every call waiting out a reconnect listens for 'connected'
     // 'disconnected'/'connected' are informational; an unhandled 'error' would crash, so we never emit one.
   }
 
@@ -190,8 +195,13 @@ export class ConnectionManager extends EventEmitter {
             vhost: addr.vhost,
             heartbeat: this.heartbeat,
           },
-          // no Nagle: RPC is small request/reply frames, and Nagle + delayed ACK adds ~40 ms per hop
-          { timeout: this.connectTimeout * 1000, noDelay: true },
+          {
+            timeout: this.connectTimeout * 1000,
+            // no Nagle: RPC is small request/reply frames, and Nagle + delayed ACK adds ~40 ms per hop
+            noDelay: true,
+            // shown by `rabbitmqctl list_connections client_properties`, like oslo's "<script>:<pid>:<uuid>"
+            clientProperties: { connection_name: this.connectionName },
+          },
         );
         if (this.closing) {
           await conn.close().catch(() => undefined);
@@ -339,6 +349,41 @@ export class ConnectionManager extends EventEmitter {
       });
     });
     r.tag = ok.consumerTag;
+    this.emit('consuming', r);
+  }
+
+  /** Resolve once `handle` is consuming (declared and basic.consume'd on a live channel). */
+  waitConsuming(handle: ConsumerHandle, timeoutMs = Infinity): Promise<void> {
+    const r = handle as Registration;
+    if (r.tag !== null) return Promise.resolve();
+    if (this.closing || r.cancelled) return Promise.reject(new MessageDeliveryFailure('consumer is gone'));
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (err?: Error) => {
+        if (timer) clearTimeout(timer);
+        this.off('consuming', onConsuming);
+        this.off('closed', onClosed);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onConsuming = (x: Registration) => x === r && done();
+      const onClosed = () => done(new MessageDeliveryFailure('transport is closed'));
+      this.on('consuming', onConsuming);
+      this.on('closed', onClosed);
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(
+          () =>
+            done(
+              new MessageDeliveryFailure(
+                this.connected
+                  ? `queue ${r.spec.queue.name} not consumed after ${timeoutMs} ms`
+                  : `not connected to the message broker after ${timeoutMs} ms`,
+              ),
+            ),
+          Math.max(0, timeoutMs),
+        );
+      }
+    });
   }
 
   /**
@@ -351,11 +396,16 @@ export class ConnectionManager extends EventEmitter {
     this.registrations.push(r);
     const ch = this.consumeCh;
     if (this.connected && ch) {
+      const generation = this.lostCount;
       try {
         await this.startConsumer(ch, r);
       } catch (err) {
-        // stays registered: the channel-close handler or the next reconnect retries
+        await sleep(10); // let a dying connection report itself closed
+        if (this.lostCount !== generation || this.closing) return r; // the reconnect declares it
+        // the broker refused the declaration itself (e.g. 406 inequivalent arguments): a
+        // configuration error; retrying it on every reconnect would only disturb the others
         this.log.error({ err: errInfo(err), queue: spec.queue.name }, 'cannot start consumer');
+        await this.removeConsumer(r);
         throw err;
       }
     }

@@ -62,8 +62,14 @@ export class ReplyWaiter {
     }
     // connected: this waits for the queue declaration, so the first request never
     // races its own reply queue; not connected: the next connect declares it first
-    await this.handle.catch(() => undefined); // a failed start stays registered and is retried
-    await this.conn.waitConnected(connectWaitMs);
+    let handle: ConsumerHandle;
+    try {
+      handle = await this.handle;
+    } catch (err) {
+      this.handle = null; // refused by the broker: let the next call try again
+      throw err;
+    }
+    await this.conn.waitConsuming(handle, connectWaitMs);
     return this.queue;
   }
 

@@ -113,6 +113,34 @@ describe('RpcServer', () => {
     });
   });
 
+  it('start() fails cleanly when the broker refuses a declaration (406), leaving nothing half-consuming', async () => {
+    ({ broker, transport, lines } = fakeTransport());
+    await transport.waitConnected();
+    // someone declared compute.host1 with other arguments
+    broker.queues.set('compute.host1', {
+      name: 'compute.host1',
+      durable: true,
+      autoDelete: false,
+      args: {},
+      messages: [],
+      consumers: [],
+      rr: 0,
+    });
+    server = new RpcServer(transport, { topic: 'compute', server: 'host1' }, [{ methods: {} }]);
+    await expect(server.start()).rejects.toThrow('PRECONDITION_FAILED');
+    expect(broker.queues.get('compute')?.consumers ?? []).toHaveLength(0);
+    expect(lines.some((l) => l.msg === 'cannot start consumer')).toBe(true);
+    // the transport keeps working for everything else
+    broker.queues.delete('compute.host1');
+    server = new RpcServer(transport, { topic: 'compute', server: 'host1' }, [
+      { methods: { ping: () => 'pong' } },
+    ]);
+    await server.start();
+    broker.declareQueue(REPLY_Q);
+    broker.inject('nova', 'compute.host1', request('ping'));
+    await until(() => repliesFor(broker).length === 1, 'reply');
+  });
+
   it('consumes the topic queue and the fanout queue too', async () => {
     const record = sinon.spy();
     await startServer([{ methods: { record } }]);

@@ -85,15 +85,20 @@ export class RpcServer {
     this.state = 'running';
     const conn = this.transport.connection;
     const exchange = this.target.exchange ?? this.transport.controlExchange;
-    for (const spec of serverConsumers(
-      exchange,
-      this.target.topic,
-      this.target.server,
-      this.transport.topology,
-    )) {
-      this.handles.push(await conn.addConsumer(spec, (msg, ack) => this.onDelivery(msg, ack)));
+    const specs = serverConsumers(exchange, this.target.topic, this.target.server, this.transport.topology);
+    try {
+      for (const spec of specs) {
+        this.handles.push(await conn.addConsumer(spec, (msg, ack) => this.onDelivery(msg, ack)));
+      }
+    } catch (err) {
+      // all or nothing: do not leave half a server consuming
+      await Promise.all(this.handles.map((h) => conn.removeConsumer(h)));
+      this.handles = [];
+      this.state = 'new';
+      throw err;
     }
-    await conn.waitConnected(timeoutSeconds * 1000);
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (const h of this.handles) await conn.waitConsuming(h, deadline - Date.now());
     this.log.info({ exchange, topic: this.target.topic, server: this.target.server }, 'RPC server consuming');
   }
 

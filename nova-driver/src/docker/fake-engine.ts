@@ -163,11 +163,8 @@ export class FakeEngine implements ContainerEngine {
     const image = this.findImage(spec.Image);
     if (!image) throw new EngineError(404, `No such image: ${spec.Image}`);
     const mode = spec.HostConfig.NetworkMode ?? 'default';
-    if (mode.startsWith('container:')) {
-      const peer = this.find(mode.slice('container:'.length));
-      if (!peer.details.state.running)
-        throw new EngineError(409, `cannot join network of a non running container`);
-    }
+    // as dockerd: the container whose network is joined must exist at create, and run at start
+    if (mode.startsWith('container:')) this.find(mode.slice('container:'.length));
     const id = randomBytes(32).toString('hex');
     const { name, HostConfig: hostConfig, ...config } = spec;
     const details: ContainerDetails = {
@@ -199,6 +196,10 @@ export class FakeEngine implements ContainerEngine {
     this.check(`start ${id}`);
     const c = this.find(id);
     if (c.details.state.running) throw new EngineError(304, 'container already started');
+    const mode = c.details.hostConfig.NetworkMode ?? '';
+    if (mode.startsWith('container:') && !this.find(mode.slice('container:'.length)).details.state.running) {
+      throw new EngineError(409, `cannot join network of a non running container: ${mode.slice('container:'.length)}`);
+    }
     this.setState(c, 'running');
     c.logs.push(`started ${c.details.config.Cmd?.join(' ') ?? ''}`.trim());
     this.emit('start', c);

@@ -13,7 +13,7 @@ import type { Caller, GlanceImages } from '../images/glance-images';
 import { checkIsolation, grantsFrom } from '../spec/isolation-policy';
 import { ContainerSpec, specFromUserData } from '../spec/container-spec';
 import type { AgentState } from '../state/agent-db';
-import { BuildOptions, InstanceDTO, sandboxCreateSpec, workloadCreateSpec } from './container-config';
+import { BuildOptions, InstanceDTO, sandboxCreateSpec, volumeName, workloadCreateSpec } from './container-config';
 import { LABELS, Role, snapshotRepo } from './naming';
 import { PowerState, PowerStateValue, powerStateOf } from './power-state';
 
@@ -107,38 +107,32 @@ export class InstanceManager {
 
     const created: string[] = [];
     try {
-      let sandbox = existing.sandbox;
+      let sandboxId: string | undefined;
       if (!spec.hostNetwork) {
-        if (!sandbox) {
-          const id = await this.o.engine.createContainer(sandboxCreateSpec(inst, spec, this.o.build));
-          created.push(id);
-          sandbox = (await this.o.engine.inspectContainer(id))!;
-        }
-        if (!sandbox.state.running) await this.o.engine.startContainer(sandbox.id);
-        sandbox = (await this.o.engine.inspectContainer(sandbox.id))!;
-        await this.o.vifs.plug(inst, sandbox, networkInfo);
+        const sandbox = existing.sandbox;
+        sandboxId = sandbox?.id ?? (await this.o.engine.createContainer(sandboxCreateSpec(inst, spec, this.o.build)));
+        if (!sandbox) created.push(sandboxId);
       }
       for (const v of spec.volumes) {
-        if (v.name)
-          await this.o.engine.createVolume(`nova-${inst.uuid}-${v.name}`, {
-            [LABELS.instanceUuid]: inst.uuid,
-          });
+        if (v.name) await this.o.engine.createVolume(volumeName(inst.uuid, v.name), { [LABELS.instanceUuid]: inst.uuid });
       }
-      if (spec.nestedDocker)
-        await this.o.engine.createVolume(`nova-${inst.uuid}-docker`, { [LABELS.instanceUuid]: inst.uuid });
-      const wid = await this.o.engine.createContainer(
-        workloadCreateSpec(inst, ref, spec, sandbox?.id, this.o.build),
-      );
+      if (spec.nestedDocker) await this.o.engine.createVolume(volumeName(inst.uuid, 'docker'), { [LABELS.instanceUuid]: inst.uuid });
+      // the workload may be created while its sandbox starts: joining a network needs the sandbox to exist, not to run
+      const [wid] = await Promise.all([
+        this.o.engine.createContainer(workloadCreateSpec(inst, ref, spec, sandboxId, this.o.build)),
+        sandboxId && !existing.sandbox?.state.running ? this.o.engine.startContainer(sandboxId) : undefined,
+      ]);
       created.push(wid);
+      if (sandboxId && networkInfo.length) {
+        await this.o.vifs.plug(inst, (await this.o.engine.inspectContainer(sandboxId))!, networkInfo);
+      }
       if (powerOn) await this.o.engine.startContainer(wid);
       log.info({ image: ref, power_on: powerOn }, 'spawned');
-      return this.powerState(inst.uuid);
+      return powerOn ? PowerState.RUNNING : PowerState.SHUTDOWN;
     } catch (e) {
       // a failed spawn leaves nothing behind: Nova reschedules or errors the server
       log.warn({ err: e }, 'spawn failed, cleaning up');
-      await this.destroy(inst.uuid, networkInfo).catch((ce) =>
-        log.error({ err: ce }, 'cleanup after failed spawn'),
-      );
+      await this.destroy(inst.uuid, networkInfo).catch((ce) => log.error({ err: ce }, 'cleanup after failed spawn'));
       throw e;
     }
   }

@@ -66,7 +66,7 @@ def client(a):
         assert r['i'] == i
         return dt
 
-    for i in range(200):  # warm-up: connections, reply queue, caches
+    for i in range(1000):  # warm-up: connections, reply queue, caches (and V8 JIT on the TS side)
         one(i)
 
     lat = sorted(one(i) for i in range(a.latency_calls))

@@ -5,7 +5,7 @@
 // throughput (N concurrent callers over one connection) side by side.
 //
 //   npx tsc -b test/bench/rpc && node test/bench/rpc/dist/bench/rpc/run.js [--concurrency 32] [--duration 10]
-//       [--latency-calls 2000] [--rounds 3] [--url amqp://guest:guest@127.0.0.1:5672/] [--json out.json]
+//       [--latency-calls 5000] [--rounds 3] [--url amqp://guest:guest@127.0.0.1:5672/] [--json out.json]
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -132,7 +132,7 @@ function table(py: BenchResult, ts: BenchResult): string {
 async function main(): Promise<void> {
   const concurrency = arg('concurrency', '32');
   const duration = arg('duration', '10');
-  const latencyCalls = arg('latency-calls', '2000');
+  const latencyCalls = arg('latency-calls', '5000');
   const rounds = Number(arg('rounds', '3'));
   const external = arg('url', '');
   const broker = external ? null : await RabbitBroker.start();

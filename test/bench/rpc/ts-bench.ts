@@ -58,7 +58,7 @@ async function client(url: string, topic: string): Promise<void> {
     return dt;
   };
 
-  for (let i = 0; i < 200; i++) await one(i); // warm-up
+  for (let i = 0; i < 1000; i++) await one(i); // warm-up: connection, reply queue, V8 JIT tiers
   const lat: number[] = [];
   for (let i = 0; i < latencyCalls; i++) lat.push(await one(i));
   lat.sort((a, b) => a - b);

@@ -89,6 +89,7 @@ export class PythonPeer {
         LANG: 'C.UTF-8',
         PYTHONPATH: PEER_DIR,
         PYTHONUNBUFFERED: '1',
+        PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in the source tree
         HOME: process.env.HOME,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
