@@ -193,6 +193,11 @@ export class DockerEngine implements ContainerEngine {
     await wrap(() => this.docker.getImage(ref).remove({ noprune: false }));
   }
 
+  async containersUsingImage(ref: string): Promise<number> {
+    const list = await wrap(() => this.docker.listContainers({ all: true, filters: { ancestor: [ref] } }));
+    return list.length;
+  }
+
   async commitContainer(id: string, repo: string, tag: string): Promise<string> {
     const r = (await wrap(() => this.docker.getContainer(id).commit({ repo, tag, pause: true }))) as {
       Id: string;

@@ -175,6 +175,8 @@ export interface ContainerEngine {
   pullImage(ref: string, auth?: RegistryAuth): Promise<void>;
   tagImage(ref: string, repo: string, tag: string): Promise<void>;
   removeImage(ref: string): Promise<void>;
+  /** how many containers (running or not) were created from the image */
+  containersUsingImage(ref: string): Promise<number>;
   commitContainer(id: string, repo: string, tag: string): Promise<string>;
   /** `docker save` of one image as a tar stream */
   saveImage(ref: string): Promise<Readable>;

@@ -198,7 +198,10 @@ export class FakeEngine implements ContainerEngine {
     if (c.details.state.running) throw new EngineError(304, 'container already started');
     const mode = c.details.hostConfig.NetworkMode ?? '';
     if (mode.startsWith('container:') && !this.find(mode.slice('container:'.length)).details.state.running) {
-      throw new EngineError(409, `cannot join network of a non running container: ${mode.slice('container:'.length)}`);
+      throw new EngineError(
+        409,
+        `cannot join network of a non running container: ${mode.slice('container:'.length)}`,
+      );
     }
     this.setState(c, 'running');
     c.logs.push(`started ${c.details.config.Cmd?.join(' ') ?? ''}`.trim());
@@ -346,6 +349,12 @@ export class FakeEngine implements ContainerEngine {
       );
     }
     this.images.delete(i.id);
+  }
+
+  async containersUsingImage(ref: string): Promise<number> {
+    this.check(`ancestor ${ref}`);
+    const i = this.findImage(ref);
+    return i ? [...this.containers.values()].filter((c) => c.details.imageId === i.id).length : 0;
   }
 
   async commitContainer(id: string, repo: string, tag: string): Promise<string> {

@@ -13,7 +13,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 
 import type { Logger } from '@berth/service-kit';
 
-import { ContainerEngine, EngineError, isConflict, isNotFound } from '../docker/engine';
+import { ContainerEngine, EngineError, isNotFound } from '../docker/engine';
 import { glanceImageRef, glanceImageRepo, GLANCE_IMAGE_TAG } from '../instances/naming';
 import type { AgentState } from '../state/agent-db';
 import type { Caller, GlanceImages } from './glance-images';
@@ -121,10 +121,7 @@ export class ImageStore {
       throw new ImageUnusableError(image.id, 'downloaded data does not match the checksum Glance recorded');
     }
     await this.o.engine.tagImage(first, glanceImageRepo(image.id), GLANCE_IMAGE_TAG);
-    // the tarball's own repo:tag (if any) is not ours to keep: it is a Glance-name-like coupling
-    if (first !== glanceImageRef(image.id) && !first.startsWith('sha256:')) {
-      await this.o.engine.removeImage(first).catch(() => undefined);
-    }
+    // the tarball's own repo:tag stays as dockerd set it: it is never used to find the image
     const details = await this.o.engine.inspectImage(glanceImageRef(image.id));
     await this.o.state.recordImage(image.id, glanceImageRef(image.id), details?.size ?? size);
     this.o.logger.info({ image_id: image.id, bytes: size, ms: Date.now() - started }, 'loaded Glance image');
@@ -147,11 +144,16 @@ export class ImageStore {
     for (const r of rows) {
       if (total <= this.o.maxCacheBytes) break;
       if (r.image_id === keep) continue;
-      try {
-        await this.o.engine.removeImage(r.ref);
-      } catch (e) {
-        if (isConflict(e)) continue; // a container runs it
-        if (!isNotFound(e)) throw e;
+      const image = await this.o.engine.inspectImage(r.ref);
+      if (image) {
+        // a container (even a stopped one) still runs from it: keep it
+        if ((await this.o.engine.containersUsingImage(image.id)) > 0) continue;
+        // every tag, the tarball's own included: the last one removed deletes the image
+        for (const tag of image.repoTags) {
+          await this.o.engine.removeImage(tag).catch((e) => {
+            if (!isNotFound(e)) throw e;
+          });
+        }
       }
       await this.o.state.forgetImage(r.image_id);
       total -= r.size;

@@ -13,7 +13,13 @@ import type { Caller, GlanceImages } from '../images/glance-images';
 import { checkIsolation, grantsFrom } from '../spec/isolation-policy';
 import { ContainerSpec, specFromUserData } from '../spec/container-spec';
 import type { AgentState } from '../state/agent-db';
-import { BuildOptions, InstanceDTO, sandboxCreateSpec, volumeName, workloadCreateSpec } from './container-config';
+import {
+  BuildOptions,
+  InstanceDTO,
+  sandboxCreateSpec,
+  volumeName,
+  workloadCreateSpec,
+} from './container-config';
 import { LABELS, Role, snapshotRepo } from './naming';
 import { PowerState, PowerStateValue, powerStateOf } from './power-state';
 
@@ -110,13 +116,20 @@ export class InstanceManager {
       let sandboxId: string | undefined;
       if (!spec.hostNetwork) {
         const sandbox = existing.sandbox;
-        sandboxId = sandbox?.id ?? (await this.o.engine.createContainer(sandboxCreateSpec(inst, spec, this.o.build)));
+        sandboxId =
+          sandbox?.id ?? (await this.o.engine.createContainer(sandboxCreateSpec(inst, spec, this.o.build)));
         if (!sandbox) created.push(sandboxId);
       }
       for (const v of spec.volumes) {
-        if (v.name) await this.o.engine.createVolume(volumeName(inst.uuid, v.name), { [LABELS.instanceUuid]: inst.uuid });
+        if (v.name)
+          await this.o.engine.createVolume(volumeName(inst.uuid, v.name), {
+            [LABELS.instanceUuid]: inst.uuid,
+          });
       }
-      if (spec.nestedDocker) await this.o.engine.createVolume(volumeName(inst.uuid, 'docker'), { [LABELS.instanceUuid]: inst.uuid });
+      if (spec.nestedDocker)
+        await this.o.engine.createVolume(volumeName(inst.uuid, 'docker'), {
+          [LABELS.instanceUuid]: inst.uuid,
+        });
       // the workload may be created while its sandbox starts: joining a network needs the sandbox to exist, not to run
       const [wid] = await Promise.all([
         this.o.engine.createContainer(workloadCreateSpec(inst, ref, spec, sandboxId, this.o.build)),
@@ -132,7 +145,9 @@ export class InstanceManager {
     } catch (e) {
       // a failed spawn leaves nothing behind: Nova reschedules or errors the server
       log.warn({ err: e }, 'spawn failed, cleaning up');
-      await this.destroy(inst.uuid, networkInfo).catch((ce) => log.error({ err: ce }, 'cleanup after failed spawn'));
+      await this.destroy(inst.uuid, networkInfo).catch((ce) =>
+        log.error({ err: ce }, 'cleanup after failed spawn'),
+      );
       throw e;
     }
   }
