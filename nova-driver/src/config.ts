@@ -31,6 +31,11 @@ export const agentConfigSpec = {
       help: 'Image of the sandbox container holding each instance network namespace (needs /bin/sleep)',
       default: 'berth/sandbox:latest',
     }),
+    network_plugger: opt.string({
+      help: 'How Neutron ports are wired into containers: linuxbridge (veth tap<port> on brq<network>, for the ML2 linuxbridge driver) or none (--nic none only)',
+      default: 'linuxbridge',
+      choices: ['linuxbridge', 'none'],
+    }),
     image_cache_max_gb: opt.float({
       help: 'Bytes of loaded Glance images kept on the host, in GiB',
       default: 20,

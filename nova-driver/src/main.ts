@@ -15,6 +15,7 @@ import { hostBoundingCapabilities } from './host/capabilities';
 import { UserGlanceImages } from './images/glance-images';
 import { ImageStore } from './images/image-store';
 import { InstanceManager } from './instances/instance-manager';
+import { LinuxBridgePlugger } from './net/linuxbridge-plugger';
 import { NoNetworkPlugger } from './net/no-network';
 import { agentEndpoints } from './rpc/endpoints';
 import { AgentState } from './state/agent-db';
@@ -67,7 +68,8 @@ void runService({
       glance,
       state,
       logger,
-      vifs: new NoNetworkPlugger(),
+      vifs:
+        c.agent.network_plugger === 'linuxbridge' ? new LinuxBridgePlugger(logger) : new NoNetworkPlugger(),
       build: {
         host,
         sandboxImage: c.agent.sandbox_image,

@@ -5,12 +5,15 @@
 // outages or policy refusals reported as 503 rather than 401.
 
 import {
+  ApplicationCredentialAuth,
+  createHttpClient,
   InvalidTokenError,
   KeystoneSession,
   KeystoneUnavailableError,
   PasswordAuth,
+  PresentedTokenAuth,
+  TokenAuth,
   TokenValidator,
-  ApplicationCredentialAuth,
   type TokenValidatorOptions,
 } from 'keystone-client-ts';
 import {
@@ -184,6 +187,34 @@ describe('TokenValidator against real Keystone', () => {
     });
     expect(ctx.userId).toBe(alice.id); // impersonation: the token speaks as the trustor
     expect(ctx.projectId).toBe(projectA.id);
+  });
+
+  it('a presented trust-scoped token is used as is by a service acting for its user', async () => {
+    const trust = await fx.trust(alice, service, projectA.id, ['member']);
+    const trustToken = await new KeystoneSession({
+      authUrl: KEYSTONE_URL,
+      auth: new PasswordAuth({
+        userId: service.id,
+        password: service.password,
+        scope: { trustId: trust.id },
+      }),
+    }).getToken();
+    // exchanging it for another token is refused by Keystone ...
+    const exchanged = new KeystoneSession({
+      authUrl: KEYSTONE_URL,
+      auth: new TokenAuth({ token: trustToken, scope: { projectId: projectA.id } }),
+    });
+    await expect(exchanged.getToken()).rejects.toThrow(/trust-scoped token/);
+    // ... so a service acting for the user holds it as is, and services accept it
+    const acting = new KeystoneSession({
+      authUrl: KEYSTONE_URL,
+      auth: new PresentedTokenAuth({ token: trustToken }),
+      endpointOverrides: { identity: KEYSTONE_URL },
+    });
+    expect(await acting.getToken()).toBe(trustToken);
+    const keystone = createHttpClient(acting, { service: { type: 'identity' } });
+    const { data } = await keystone.get(`/projects/${projectA.id}`);
+    expect(data.project.id).toBe(projectA.id);
   });
 
   it('application-credential tokens expose the credential id', async () => {

@@ -25,7 +25,7 @@ export async function busyboxTarball(dir: string): Promise<string> {
   await run('bash', [
     '-c',
     `set -e; root=$(mktemp -d); mkdir -p $root/bin $root/tmp $root/etc $root/var/www; cp /bin/busybox $root/bin/;
-     for a in sh sleep echo env cat ls ps httpd wget ip ifconfig hostname id true nc; do ln -s busybox $root/bin/$a; done;
+     for a in sh sleep echo env cat ls ps httpd wget ip ifconfig hostname id true nc ping; do ln -s busybox $root/bin/$a; done;
      echo 'root:x:0:0:root:/:/bin/sh' > $root/etc/passwd;
      tar -C $root -c . | docker import --change 'ENV PATH=/bin' --change 'CMD ["/bin/sleep","infinity"]' - ${ref} >/dev/null;
      rm -rf $root; docker save -o ${tar} ${ref}`,
@@ -102,7 +102,14 @@ export class NovaFixture {
 
   /** `openstack server create` without --wait; returns the new server */
   async boot(
-    opts: { image?: string; flavor?: string; userData?: string; name?: string } = {},
+    opts: {
+      image?: string;
+      flavor?: string;
+      userData?: string;
+      name?: string;
+      network?: string;
+      port?: string;
+    } = {},
     creds = this.user,
   ): Promise<Server> {
     const args = [
@@ -114,8 +121,7 @@ export class NovaFixture {
       opts.image ?? this.imageId,
       '--flavor',
       opts.flavor ?? this.flavor,
-      '--nic',
-      'none',
+      ...(opts.network ? ['--network', opts.network] : opts.port ? ['--port', opts.port] : ['--nic', 'none']),
     ];
     if (opts.userData !== undefined) {
       const file = join(this.dir, `${uniqueName('ud')}.yaml`);

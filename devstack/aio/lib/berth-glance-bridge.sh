@@ -60,7 +60,10 @@ EOT
   fi
   echo "$stamp" >"$AIO_RUN/berth-glance-bridge.stamp"
   alive berth-glance-bridge && return 0
-  berth_node berth-glance-bridge glance-bridge/dist/cli/main.js --config-file $BERTH_ETC/glance-bridge.conf
+  # a small young generation: blob bytes pass through in 64 KiB buffers, and V8's default 16 MiB
+  # semi-spaces let tens of MiB of them pile up between scavenges (RSS) for more GC work (CPU)
+  start_bg berth-glance-bridge node --max-semi-space-size=1 "$BERTH_ROOT/glance-bridge/dist/cli/main.js" \
+    --config-file $BERTH_ETC/glance-bridge.conf
   wait_http $GLANCE_BRIDGE_URL/healthcheck 60
 }
 

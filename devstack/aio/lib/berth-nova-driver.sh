@@ -12,6 +12,9 @@ NOVA_EXTRA_CPU_CONF="[DEFAULT]
 # containers deleted in Nova while the agent was away are removed at the next poll
 running_deleted_instance_action = reap
 running_deleted_instance_poll_interval = 60
+# wait for Neutron to report ports plugged before starting the workload
+vif_plugging_is_fatal = true
+vif_plugging_timeout = 120
 [berth]
 agent_topic = berth-agent
 events_topic = berth-compute-events"

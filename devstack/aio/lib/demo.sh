@@ -44,11 +44,12 @@ demo_nova() {
   openstack flavor show c1.tiny >/dev/null 2>&1 ||
     openstack flavor create --ram 128 --disk 1 --vcpus 1 c1.tiny >/dev/null || return 1
   openstack server show berth-demo >/dev/null 2>&1 && openstack server delete --wait berth-demo
-  openstack --os-compute-api-version 2.37 server create --image busybox --flavor c1.tiny --nic none \
+  openstack server create --image busybox --flavor c1.tiny --network $NEUTRON_DEMO_NET \
     --user-data "$AIO_DIR/templates/demo-container-spec.yaml" --wait berth-demo \
-    -c id -c status -c OS-EXT-SRV-ATTR:host -c flavor || return 1
+    -c id -c status -c OS-EXT-SRV-ATTR:host -c flavor -c addresses || return 1
   local id; id=$(openstack server show berth-demo -f value -c id)
   docker ps --filter "label=org.openstack.nova.instance-uuid=$id" --format 'dockerd runs {{.Names}}: {{.Status}}'
+  echo "inside the container:"; docker exec "nova-$id" ip -o -4 addr show eth0
   openstack console log show berth-demo
 }
 

@@ -1,10 +1,20 @@
 # shellcheck shell=bash
 # Neutron (21, Zed): neutron-server with ML2 (flat + VXLAN, linuxbridge and
-# l2population mechanism drivers), database on MariaDB. Nova needs a real
-# `network` endpoint even for `--nic none` servers (show/list/delete ask it
-# for ports and security groups).
+# l2population mechanism drivers) and Debian's neutron-linuxbridge-agent
+# binding container ports on this host (security groups as iptables on the
+# tap devices), database on MariaDB. Measured on this machine (see
+# shared/reference/neutron-linuxbridge.md): OVS cannot run (no openvswitch
+# kernel module), multicast VXLAN on lo loops frames back (hence
+# l2population), and the agent needs the ebtables-nft fix in
+# neutron_arp_protect_fix.py.
 
-neutron_install() { apt_install neutron-server; }
+NEUTRON_LB_INI=/etc/neutron/plugins/ml2/linuxbridge_agent.ini
+ARP_PROTECT=/usr/lib/python3/dist-packages/neutron/plugins/ml2/drivers/linuxbridge/agent/arp_protect.py
+# the network the demo and the tests put containers on
+NEUTRON_DEMO_NET=private
+NEUTRON_DEMO_CIDR=10.20.0.0/24
+
+neutron_install() { apt_install neutron-server neutron-linuxbridge-agent sudo conntrack ebtables ipset; }
 
 neutron_conf() {
   put_conf /etc/neutron/neutron.conf <<EOT
@@ -25,7 +35,7 @@ dhcp_agent_notification = false
 notify_nova_on_port_status_changes = true
 notify_nova_on_port_data_changes = true
 [agent]
-root_helper = neutron-rootwrap /etc/neutron/rootwrap.conf
+root_helper = sudo neutron-rootwrap /etc/neutron/rootwrap.conf
 [database]
 connection = $(db_url neutron)
 [experimental]
@@ -53,6 +63,24 @@ vni_ranges = 1:1000
 enable_security_group = true
 enable_ipset = true
 EOT
+  put_conf $NEUTRON_LB_INI <<EOT
+[DEFAULT]
+host = $NOVA_HOST
+[linux_bridge]
+physical_interface_mappings =
+[vxlan]
+enable_vxlan = true
+# VXLAN between hosts goes over local_ip; one host here, so loopback
+local_ip = 127.0.0.1
+# unicast VXLAN with forwarding entries from the server: multicast on lo
+# loops broadcast frames back into the bridge and poisons its FDB
+l2_population = true
+[securitygroup]
+enable_security_group = true
+firewall_driver = iptables
+[agent]
+polling_interval = 2
+EOT
 }
 
 neutron_up() {
@@ -60,12 +88,38 @@ neutron_up() {
   mkdir -p /var/lib/neutron/lock
   neutron_conf
   ks_register user:neutron endpoint:neutron:network:http://127.0.0.1:9696 >/dev/null || return 1
-  alive neutron-server && return 0
+  if alive neutron-server; then neutron_agent_up && neutron_demo_network; return; fi
   run_logged neutron-manage neutron-db-manage --config-file /etc/neutron/neutron.conf \
     --config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade heads || return 1
   start_bg neutron-server /usr/bin/neutron-server --config-file /etc/neutron/neutron.conf \
     --config-file /etc/neutron/plugins/ml2/ml2_conf.ini
-  wait_http http://127.0.0.1:9696/ 120
+  wait_http http://127.0.0.1:9696/ 120 && neutron_agent_up && neutron_demo_network
 }
 
-neutron_down() { stop_bg neutron-server; }
+neutron_agent_up() {
+  $PY "$AIO_DIR/lib/neutron_arp_protect_fix.py" $ARP_PROTECT >>"$AIO_LOG/neutron-manage.log" || return 1
+  if ! alive neutron-linuxbridge-agent; then
+    start_bg neutron-linuxbridge-agent /usr/bin/neutron-linuxbridge-agent --config-file /etc/neutron/neutron.conf \
+      --config-file /etc/neutron/plugins/ml2/ml2_conf.ini --config-file $NEUTRON_LB_INI
+  fi
+  # bound ports need the agent alive in the server's agent list
+  local i
+  for i in $(seq 90); do
+    openstack network agent list --host "$NOVA_HOST" --agent-type linux-bridge -f value -c Alive 2>/dev/null |
+      grep -q True && return 0
+    alive neutron-linuxbridge-agent || { tail -20 "$AIO_LOG/neutron-linuxbridge-agent.log"; return 1; }
+    sleep 1
+  done
+  say "neutron-linuxbridge-agent did not report alive"; return 1
+}
+
+# a shared tenant (VXLAN) network for the demo and tests, no router
+neutron_demo_network() {
+  openstack network show $NEUTRON_DEMO_NET >/dev/null 2>&1 ||
+    openstack network create --share $NEUTRON_DEMO_NET -f value -c id >/dev/null || return 1
+  openstack subnet show $NEUTRON_DEMO_NET-subnet >/dev/null 2>&1 ||
+    openstack subnet create --network $NEUTRON_DEMO_NET --subnet-range $NEUTRON_DEMO_CIDR \
+      --dns-nameserver 10.20.0.1 $NEUTRON_DEMO_NET-subnet -f value -c id >/dev/null
+}
+
+neutron_down() { stop_bg neutron-linuxbridge-agent; stop_bg neutron-server; }

@@ -178,8 +178,17 @@ export class KeystoneSession {
     throw err;
   }
 
+  /** A handed-over token: held without asking Keystone (see PresentedTokenAuth). */
+  private holdPresented(token: string, now: number): AccessInfo {
+    const expiresAt = this.auth.expiresAt ?? new Date(now + 3600_000);
+    const access = new AccessInfo(token, { token: { expires_at: expiresAt.toISOString(), methods: ['token'] } });
+    this.held = { access, localExpiresAt: expiresAt.getTime(), renewAt: expiresAt.getTime() };
+    return access;
+  }
+
   private async authenticate(): Promise<AccessInfo> {
     const sentAt = this.now();
+    if (this.auth.presentedToken) return this.holdPresented(this.auth.presentedToken, sentAt);
     let res;
     try {
       res = await this.http.post<KeystoneTokenBody>(`${this.authUrl}/auth/tokens`, this.auth.authRequest(), {

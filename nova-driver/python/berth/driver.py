@@ -56,7 +56,7 @@ berth_opts = [
 CONF.register_opts(berth_opts, group='berth')
 
 DISABLE_PREFIX = 'AUTO: '
-LONG_CALLS = ('spawn', 'snapshot', 'destroy', 'reboot', 'power_off')
+LONG_CALLS = ('spawn', 'snapshot', 'destroy', 'reboot', 'power_off', 'power_on')
 EVENTS = {
     'started': virtevent.EVENT_LIFECYCLE_STARTED,
     'stopped': virtevent.EVENT_LIFECYCLE_STOPPED,
@@ -124,7 +124,8 @@ class _EventEndpoint(object):
 
 class BerthDriver(driver.ComputeDriver):
     capabilities = dict(driver.ComputeDriver.capabilities,
-                        supports_image_type_raw=True)
+                        supports_image_type_raw=True,
+                        supports_attach_interface=True)
 
     def __init__(self, virtapi):
         super(BerthDriver, self).__init__(virtapi)
@@ -308,9 +309,57 @@ class BerthDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        self._call(context, 'spawn', instance=_instance(instance),
-                   image=_image(instance, image_meta),
-                   network_info=_network_info(network_info), power_on=power_on)
+        # as libvirt: wire the ports with the workload not yet running, wait
+        # until Neutron reports them plugged (its agent has applied the
+        # security groups), then start it
+        events = self._vif_events(network_info)
+        try:
+            with self.virtapi.wait_for_instance_event(
+                    instance, events, deadline=CONF.vif_plugging_timeout,
+                    error_callback=self._neutron_failed_callback):
+                self._call(context, 'spawn', instance=_instance(instance),
+                           image=_image(instance, image_meta),
+                           network_info=_network_info(network_info),
+                           power_on=power_on and not events)
+        except eventlet.timeout.Timeout:
+            LOG.warning('Timeout waiting for %s for instance', events, instance=instance)
+            if CONF.vif_plugging_is_fatal:
+                self.destroy(context, instance, network_info)
+                raise exception.VirtualInterfaceCreateException()
+        except exception.VirtualInterfaceCreateException:
+            self.destroy(context, instance, network_info)
+            raise
+        if events and power_on:
+            self._call(context, 'power_on', instance_uuid=instance.uuid)
+
+    @staticmethod
+    def _vif_events(network_info):
+        if not network_info or not CONF.vif_plugging_timeout:
+            return []
+        return [('network-vif-plugged', vif['id'])
+                for vif in network_info if vif.get('active', True) is False]
+
+    @staticmethod
+    def _neutron_failed_callback(event_name, instance):
+        LOG.error('Neutron reported failure on event %s', event_name, instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise exception.VirtualInterfaceCreateException()
+
+    def plug_vifs(self, instance, network_info):
+        self._admin_call('plug_vifs', instance_uuid=instance.uuid,
+                         network_info=_network_info(network_info))
+
+    def unplug_vifs(self, instance, network_info):
+        self._admin_call('unplug_vifs', instance_uuid=instance.uuid,
+                         network_info=_network_info(network_info))
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        self._call(context, 'attach_interface', instance_uuid=instance.uuid,
+                   vif=jsonutils.loads(jsonutils.dumps(vif)))
+
+    def detach_interface(self, context, instance, vif):
+        self._call(context, 'detach_interface', instance_uuid=instance.uuid,
+                   vif=jsonutils.loads(jsonutils.dumps(vif)))
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):

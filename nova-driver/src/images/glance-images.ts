@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-import { KeystoneSession, TokenAuth } from 'keystone-client-ts';
+import { KeystoneSession, PresentedTokenAuth } from 'keystone-client-ts';
 import { GlanceClient } from '@berth/openstack-clients';
 
 /** The part of Glance the agent uses, acting as the user whose request it serves. */
@@ -18,10 +18,11 @@ export interface Caller {
 }
 
 /**
- * Glance through the shared client, with the caller's token rescoped to its
- * project (as Nova itself talks to Glance with the user's token: image
- * visibility and ownership stay the user's). The Glance URL comes from the
- * agent's own service catalog, resolved once.
+ * Glance through the shared client with the caller's own token, used as is
+ * (as Nova itself talks to Glance with the user's token: image visibility and
+ * ownership stay the user's; and a trust-scoped token from Heat could not be
+ * exchanged for another). The Glance URL comes from the agent's own service
+ * catalog, resolved once.
  */
 export class UserGlanceImages implements GlanceImages {
   private endpoint?: Promise<string>;
@@ -35,7 +36,7 @@ export class UserGlanceImages implements GlanceImages {
     this.endpoint ??= this.serviceGlance.endpoint();
     const session = new KeystoneSession({
       authUrl: this.authUrl,
-      auth: new TokenAuth({ token: caller.token, scope: { projectId: caller.projectId } }),
+      auth: new PresentedTokenAuth({ token: caller.token }),
       userAgent: 'berth-nova-agent',
     });
     return new GlanceClient(session, { endpointOverride: await this.endpoint, dataIdleTimeoutMs: 300_000 });

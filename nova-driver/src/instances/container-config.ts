@@ -7,6 +7,7 @@
 import type { ContainerSpec } from '../spec/container-spec';
 import type { CreateSpec, HostConfig } from '../docker/engine';
 import { containerName, LABELS } from './naming';
+import { parseVifs } from '../net/vif';
 
 export interface InstanceDTO {
   uuid: string;
@@ -54,7 +55,14 @@ export function baseLabels(
   };
 }
 
-export function sandboxCreateSpec(inst: InstanceDTO, spec: ContainerSpec, o: BuildOptions): CreateSpec {
+export function sandboxCreateSpec(
+  inst: InstanceDTO,
+  spec: ContainerSpec,
+  o: BuildOptions,
+  networkInfo: unknown[] = [],
+): CreateSpec {
+  // the DNS servers of the server's subnets, as Neutron gives them (resolv.conf is shared with the workload)
+  const dns = [...new Set(parseVifs(networkInfo).flatMap((v) => v.dns))];
   return {
     name: containerName(inst.uuid, 'sandbox'),
     Image: o.sandboxImage,
@@ -75,6 +83,7 @@ export function sandboxCreateSpec(inst: InstanceDTO, spec: ContainerSpec, o: Bui
       CapDrop: ['ALL'],
       ReadonlyRootfs: true,
       SecurityOpt: ['no-new-privileges'],
+      ...(dns.length ? { Dns: dns } : {}),
     },
   };
 }

@@ -23,9 +23,9 @@ import {
 import { LABELS, Role, snapshotRepo } from './naming';
 import { PowerState, PowerStateValue, powerStateOf } from './power-state';
 
-/** plugs Neutron VIFs into a sandbox's network namespace (networking lands separately) */
+/** wires Neutron VIFs (Nova's network_info entries) into a sandbox's network namespace */
 export interface VifPlugger {
-  plug(inst: InstanceDTO, sandbox: ContainerDetails, networkInfo: unknown[]): Promise<void>;
+  plug(uuid: string, sandbox: ContainerDetails, networkInfo: unknown[]): Promise<void>;
   unplug(uuid: string, networkInfo: unknown[]): Promise<void>;
 }
 
@@ -117,7 +117,8 @@ export class InstanceManager {
       if (!spec.hostNetwork) {
         const sandbox = existing.sandbox;
         sandboxId =
-          sandbox?.id ?? (await this.o.engine.createContainer(sandboxCreateSpec(inst, spec, this.o.build)));
+          sandbox?.id ??
+          (await this.o.engine.createContainer(sandboxCreateSpec(inst, spec, this.o.build, networkInfo)));
         if (!sandbox) created.push(sandboxId);
       }
       for (const v of spec.volumes) {
@@ -137,7 +138,7 @@ export class InstanceManager {
       ]);
       created.push(wid);
       if (sandboxId && networkInfo.length) {
-        await this.o.vifs.plug(inst, (await this.o.engine.inspectContainer(sandboxId))!, networkInfo);
+        await this.o.vifs.plug(inst.uuid, (await this.o.engine.inspectContainer(sandboxId))!, networkInfo);
       }
       if (powerOn) await this.o.engine.startContainer(wid);
       log.info({ image: ref, power_on: powerOn }, 'spawned');
@@ -259,6 +260,30 @@ export class InstanceManager {
     if (w.state.status === 'paused') await this.o.engine.unpauseContainer(w.id);
     else if (!w.state.running) await this.o.engine.startContainer(w.id);
     await this.o.state.setSuspended(uuid, false);
+  }
+
+  /** (re)wires the server's ports: Nova calls this for every server when nova-compute starts */
+  async plugVifs(uuid: string, networkInfo: unknown[]): Promise<void> {
+    const { sandbox } = await this.parts(uuid);
+    if (!sandbox) throw new InstanceError('not-found', `Instance ${uuid} could not be found.`);
+    if (!sandbox.state.running) await this.o.engine.startContainer(sandbox.id);
+    await this.o.vifs.plug(uuid, (await this.o.engine.inspectContainer(sandbox.id))!, networkInfo);
+  }
+
+  async unplugVifs(uuid: string, networkInfo: unknown[]): Promise<void> {
+    await this.o.vifs.unplug(uuid, networkInfo);
+  }
+
+  /** hot-plug: a port added to a running server (`openstack server add port`) */
+  async attachInterface(uuid: string, vif: unknown): Promise<void> {
+    const { sandbox } = await this.parts(uuid);
+    if (!sandbox?.state.running)
+      throw new InstanceError('state', `Instance ${uuid} has no running sandbox to attach a port to`);
+    await this.o.vifs.plug(uuid, sandbox, [vif]);
+  }
+
+  async detachInterface(uuid: string, vif: unknown): Promise<void> {
+    await this.o.vifs.unplug(uuid, [vif]);
   }
 
   async consoleOutput(uuid: string): Promise<string> {

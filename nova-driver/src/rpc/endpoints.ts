@@ -146,6 +146,28 @@ export function agentEndpoints(d: EndpointDeps): Endpoint[] {
           const uuid = str(args, 'instance_uuid');
           await on(uuid, NovaErrors.resumeFailure, () => m.resume(uuid));
         },
+        plug_vifs: async (_ctx, args) => {
+          const uuid = str(args, 'instance_uuid');
+          await on(uuid, NovaErrors.vifPlugFailed, () => m.plugVifs(uuid, list(args, 'network_info')));
+        },
+        unplug_vifs: async (_ctx, args) => {
+          const uuid = str(args, 'instance_uuid');
+          await on(uuid, NovaErrors.internal, () => m.unplugVifs(uuid, list(args, 'network_info')));
+        },
+        attach_interface: async (_ctx, args) => {
+          const uuid = str(args, 'instance_uuid');
+          const vif = obj<Record<string, unknown>>(args, 'vif');
+          await on(
+            uuid,
+            (r) => NovaErrors.interfaceAttachFailed(uuid, r),
+            () => m.attachInterface(uuid, vif),
+          );
+        },
+        detach_interface: async (_ctx, args) => {
+          const uuid = str(args, 'instance_uuid');
+          const vif = obj<Record<string, unknown>>(args, 'vif');
+          await on(uuid, NovaErrors.internal, () => m.detachInterface(uuid, vif));
+        },
         get_console_output: async (_ctx, args) => {
           const uuid = str(args, 'instance_uuid');
           return on(uuid, NovaErrors.internal, () => m.consoleOutput(uuid));

@@ -40,6 +40,15 @@ export const NovaErrors = {
     nova('InstanceTerminationFailure', `Failed to terminate instance: ${reason}`, { reason }),
   hypervisorUnavailable: () =>
     nova('HypervisorUnavailable', 'Connection to the hypervisor is broken on host', {}),
-  vifPlugFailed: () => nova('VirtualInterfacePlugException', 'Virtual interface plugin failed', {}),
+  vifPlugFailed: (reason?: string) =>
+    nova(
+      'VirtualInterfacePlugException',
+      reason ? `Virtual interface plugin failed: ${reason}` : 'Virtual interface plugin failed',
+      {},
+    ),
+  interfaceAttachFailed: (uuid: string, reason: string) =>
+    nova('InterfaceAttachFailed', `Failed to attach network adapter device to ${uuid}: ${reason}`, {
+      instance_uuid: uuid,
+    }),
   internal: (message: string) => nova('NovaException', message, { message }),
 };

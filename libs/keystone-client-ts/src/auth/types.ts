@@ -37,6 +37,9 @@ export interface AuthMethod {
   readonly renewable: boolean;
   /** Body for POST /v3/auth/tokens. A new object on each call. */
   authRequest(): AuthRequestBody;
+  /** Set when no token is to be issued: this one is used as is (PresentedTokenAuth). */
+  readonly presentedToken?: string;
+  readonly expiresAt?: Date;
 }
 
 function nonEmpty(v: unknown): v is string {
