@@ -3,13 +3,7 @@
 // BERTH_GLANCE_BRIDGE__<SECTION>__<KEY>. `--help` and
 // `--print-sample-config` are generated from these declarations.
 
-import {
-  type ConfigOf,
-  databaseOpts,
-  keystoneAuthtokenOpts,
-  loggingOpts,
-  opt,
-} from '@berth/service-kit';
+import { type ConfigOf, databaseOpts, keystoneAuthtokenOpts, loggingOpts, opt } from '@berth/service-kit';
 
 export const STATE_DIR = '/var/lib/berth/glance-bridge';
 
@@ -59,7 +53,10 @@ export const bridgeSpec = {
     }),
   },
   glance: {
-    endpoint_override: opt.string({ help: 'Glance URL instead of the catalog entry of type image', default: '' }),
+    endpoint_override: opt.string({
+      help: 'Glance URL instead of the catalog entry of type image',
+      default: '',
+    }),
     interface: opt.string({
       help: 'Catalog interface used to find Glance',
       default: 'internal',
@@ -82,18 +79,16 @@ export const bridgeSpec = {
       default: 86400,
       min: 60,
     }),
-    stream_through: opt.bool({
+  },
+  cache: {
+    max_size_mb: opt.int({
       help:
-        'Start sending a streamed (single PATCH) upload to the store while it is still arriving, instead of after ' +
-        'the closing PUT: a push then takes as long as the slower of the two transfers, not their sum. The copy ' +
-        'is kept only if the digest checks out and is not already stored',
-      default: true,
-    }),
-    stream_through_min_bytes: opt.int({
-      help: 'Uploads smaller than this are sent to the store only after the closing PUT',
-      default: 8 * 1024 * 1024,
+        'Local disk cache of blobs in front of Glance (pushed blobs enter it for free, pulled ones as they stream); ' +
+        'MiB, 0 disables. Blobs larger than a quarter of it are not cached',
+      default: 10240,
       min: 0,
     }),
+    dir: opt.string({ help: 'Directory of the blob cache; default <state_dir>/cache', default: '' }),
   },
   token: {
     secret_key: opt.string({

@@ -28,8 +28,13 @@ export function openApiPath(): string {
 
 export function schemaBundle(): SchemaBundle {
   if (!bundle) {
-    const doc = parse(readFileSync(openApiPath(), 'utf8')) as { components: { schemas: Record<string, unknown> } };
-    const text = JSON.stringify(doc.components.schemas).replace(/"#\/components\/schemas\//g, '"openapi#/$defs/');
+    const doc = parse(readFileSync(openApiPath(), 'utf8')) as {
+      components: { schemas: Record<string, unknown> };
+    };
+    const text = JSON.stringify(doc.components.schemas).replace(
+      /"#\/components\/schemas\//g,
+      '"openapi#/$defs/',
+    );
     bundle = { $id: 'openapi', $defs: JSON.parse(text) as Record<string, unknown> };
   }
   return bundle;

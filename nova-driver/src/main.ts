@@ -14,6 +14,7 @@ import { LifecycleEvents } from './events/lifecycle-events';
 import { hostBoundingCapabilities } from './host/capabilities';
 import { UserGlanceImages } from './images/glance-images';
 import { ImageStore } from './images/image-store';
+import { BridgeOciPuller } from './images/oci-puller';
 import { InstanceManager } from './instances/instance-manager';
 import { LinuxBridgePlugger } from './net/linuxbridge-plugger';
 import { NoNetworkPlugger } from './net/no-network';
@@ -61,6 +62,7 @@ void runService({
       state,
       logger,
       maxCacheBytes: c.agent.image_cache_max_gb * 1024 ** 3,
+      oci: new BridgeOciPuller(engine, state, logger),
     });
     const manager = new InstanceManager({
       engine,

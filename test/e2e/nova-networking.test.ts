@@ -17,8 +17,13 @@ interface Port {
   mac_address: string;
   fixed_ips: { ip_address: string; subnet_id: string }[];
   status: string;
-  device_id: string;
 }
+/** the first fixed IP of a server's first port */
+const firstIp = async (serverId: string): Promise<string> => {
+  const ip = (await portsOf(serverId))[0]?.fixed_ips[0]?.ip_address;
+  if (!ip) throw new Error(`server ${serverId} has no fixed IP`);
+  return ip;
+};
 
 const WEB = `#container-spec
 command: ["/bin/sh", "-c", "echo hello-from-web > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
@@ -59,14 +64,21 @@ async function network(name: string, cidr: string): Promise<string> {
   ]);
   return net.id;
 }
-const portsOf = (serverId: string) =>
-  openstack<Port[]>(f.user, ['port', 'list', '--server', serverId, '--long', '-f', 'json']).then((ps) =>
-    ps.map((p) => ({
-      id: p.id ?? (p as unknown as { ID: string }).ID,
-      mac_address: (p as unknown as Record<string, string>)['MAC Address'],
-      fixed_ips: (p as unknown as Record<string, Port['fixed_ips']>)['Fixed IP Addresses'],
-      status: (p as unknown as Record<string, string>).Status,
-    })),
+/** `openstack port list --long` rows, as the CLI names the columns */
+interface PortRow {
+  ID: string;
+  'MAC Address': string;
+  'Fixed IP Addresses': { ip_address: string; subnet_id: string }[];
+  Status: string;
+}
+const portsOf = async (serverId: string): Promise<Port[]> =>
+  (await openstack<PortRow[]>(f.user, ['port', 'list', '--server', serverId, '--long', '-f', 'json'])).map(
+    (r) => ({
+      id: r.ID,
+      mac_address: r['MAC Address'],
+      fixed_ips: r['Fixed IP Addresses'],
+      status: r.Status,
+    }),
   );
 const tapOf = (portId: string) => `tap${portId.slice(0, 11)}`;
 const linkExists = async (dev: string) =>
@@ -99,11 +111,11 @@ describe('containers on Neutron networks', () => {
       const [port] = await portsOf(id);
       expect(port!.status).toBe('ACTIVE');
       const inside = await sh(id, 'ip -o addr show eth0; ip -o link show eth0');
-      expect(inside).toContain(`inet ${port!.fixed_ips[0]!.ip_address}/24`);
+      expect(inside).toContain(`inet ${await firstIp(id)}/24`);
       expect(inside).toContain(`link/ether ${port!.mac_address}`);
       expect(inside).toContain('mtu 1450');
     }
-    webIp = (await portsOf(web))[0]!.fixed_ips[0]!.ip_address;
+    webIp = await firstIp(web);
   });
 
   it('reach each other on one network, and not across networks', async () => {
@@ -200,7 +212,7 @@ describe('containers on Neutron networks', () => {
       async () => ((await sh(client, 'ip -o addr')).includes(`inet ${ip}/24`) ? true : undefined),
       60_000,
     );
-    expect(await canPing(client, (await portsOf(other))[0]!.fixed_ips[0]!.ip_address)).toBe(true);
+    expect(await canPing(client, await firstIp(other))).toBe(true);
     await openstack(f.user, ['server', 'remove', 'port', client, port.id]);
     await waitFor(
       'eth1 gone',

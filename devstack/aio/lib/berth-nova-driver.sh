@@ -40,7 +40,7 @@ berth_nova_driver_sandbox_image() {
 }
 
 berth_nova_driver_agent_up() {
-  berth_nova_driver_install && berth_install && berth_nova_driver_shim && berth_nova_driver_sandbox_image || return 1
+  berth_install && berth_nova_driver_shim && berth_nova_driver_sandbox_image || return 1
   mkdir -p $BERTH_ETC /var/lib/berth/nova-agent
   put_conf $BERTH_ETC/nova-agent.conf <<EOT
 [DEFAULT]

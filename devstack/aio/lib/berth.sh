@@ -17,6 +17,10 @@ for f in "$AIO_DIR"/lib/berth-*.sh; do
 done
 
 berth_install() {
+  local c
+  for c in $BERTH_COMPONENTS; do
+    if declare -F "berth_${c}_install" >/dev/null; then "berth_${c}_install" || return 1; fi
+  done
   ( cd "$BERTH_ROOT" &&
     # npm ci only when the lockfile changed since the last install; build
     # native addons (better-sqlite3) from source: no prebuilt downloads

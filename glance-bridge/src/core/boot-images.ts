@@ -5,8 +5,13 @@
 // pulls that digest from the bridge; the layers are never copied.
 //
 // Registrations pin a digest: when a tag moves, the tag's name goes to a new
-// image and the old one is renamed <repo>@<digest>, so servers booted from
-// it still rebuild the same bytes.
+// image and the old one is renamed <repo>@sha256-<12 hex>, so servers booted
+// from it still rebuild the same bytes.
+//
+// Names never contain ':'. Glance reads `GET /v2/images?name=a:b` as the
+// filter operator "a" (and answers 400), and the openstack CLI resolves
+// `--image NAME` with exactly that query; so `<repo>:<tag>` would be a name
+// nobody could boot by. A tag's image is `<repo>_<tag>`.
 
 import type { Logger } from '@berth/service-kit';
 
@@ -21,6 +26,12 @@ export const BOOT_PROPS = {
   mediaType: 'berth_oci_media_type',
   tag: 'berth_oci_tag',
 } as const;
+
+/** Glance name of a tag's image: `<repo>_<tag>` (see above why not `<repo>:<tag>`). */
+export const tagImageName = (repo: string, tag: string) => `${repo}_${tag}`;
+/** Glance name of a digest's image: `<repo>@sha256-<first 12 hex digits>`. */
+export const digestImageName = (repo: string, digest: string) =>
+  `${repo}@${digest.replace(':', '-').slice(0, digest.indexOf(':') + 13)}`;
 
 export interface BootImageSpec {
   /** the project that will own the image (the repository's) */
@@ -66,7 +77,13 @@ export class BootImages {
     private readonly log: Logger,
   ) {}
 
-  private spec(repo: Repository, digest: string, mediaType: string, tag: string | undefined, name: string): BootImageSpec {
+  private spec(
+    repo: Repository,
+    digest: string,
+    mediaType: string,
+    tag: string | undefined,
+    name: string,
+  ): BootImageSpec {
     const w = this.where();
     return {
       projectId: repo.projectId,
@@ -81,12 +98,17 @@ export class BootImages {
   }
 
   /**
-   * The tag now points at `digest`: make `<repo>:<tag>` an image pinned to
-   * it (idempotent), and rename the image it replaces to `<repo>@<old digest>`.
+   * The tag now points at `digest`: make `<repo>_<tag>` an image pinned to
+   * it (idempotent), and rename the image it replaces to `<repo>@sha256-<hex>`.
    */
-  async registerTag(repo: Repository, tag: string, digest: string, mediaType: string): Promise<BootImageResult> {
+  async registerTag(
+    repo: Repository,
+    tag: string,
+    digest: string,
+    mediaType: string,
+  ): Promise<BootImageResult> {
     const current = await this.db.bootImages({ repositoryId: repo.id, tag });
-    const name = `${repo.name}:${tag}`;
+    const name = tagImageName(repo.name, tag);
     const same = current.find((r) => r.digest === digest);
     if (same) return { row: same, name, spec: this.spec(repo, digest, mediaType, tag, name), created: false };
     const spec = this.spec(repo, digest, mediaType, tag, name);
@@ -96,17 +118,26 @@ export class BootImages {
     for (const old of current) {
       await this.db.untagBootImage(old.imageId);
       await this.publisher
-        .rename(old.imageId, `${repo.name}@${old.digest}`)
-        .catch((e: unknown) => this.log.warn({ image: old.imageId, err: String(e) }, 'could not rename a boot image'));
+        .rename(old.imageId, digestImageName(repo.name, old.digest))
+        .catch((e: unknown) =>
+          this.log.warn({ image: old.imageId, err: String(e) }, 'could not rename a boot image'),
+        );
     }
     this.log.info({ image: imageId, repository: spec.repository, tag, digest }, 'registered a boot image');
     return { row: { ...row, createdAt: new Date().toISOString() }, name, spec, created: true };
   }
 
   /** A registration by digest (the API's POST /berth/v1/images with a digest, or a custom name). */
-  async registerDigest(repo: Repository, digest: string, mediaType: string, name?: string): Promise<BootImageResult> {
-    const imageName = name ?? `${repo.name}@${digest}`;
-    const existing = (await this.db.bootImages({ repositoryId: repo.id, digest })).find((r) => r.tag === null);
+  async registerDigest(
+    repo: Repository,
+    digest: string,
+    mediaType: string,
+    name?: string,
+  ): Promise<BootImageResult> {
+    const imageName = name ?? digestImageName(repo.name, digest);
+    const existing = (await this.db.bootImages({ repositoryId: repo.id, digest })).find(
+      (r) => r.tag === null,
+    );
     const spec = this.spec(repo, digest, mediaType, undefined, imageName);
     if (existing && !name) return { row: existing, name: imageName, spec, created: false };
     const imageId = await this.publisher.publish(spec);

@@ -60,7 +60,11 @@ const DEFAULT_STATUS: Record<OciErrorCode, number> = {
 };
 
 export class RegistryError extends Error {
-  readonly status: number;
+  status: number;
+  /** further errors of the same answer (the spec allows several, e.g. one per missing blob) */
+  readonly more: RegistryError[] = [];
+  /** extra response headers (Content-Range on 416...) */
+  readonly headers: Record<string, string> = {};
   constructor(
     readonly code: OciErrorCode,
     message?: string,

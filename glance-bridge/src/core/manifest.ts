@@ -77,14 +77,16 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   }
   const obj = doc as Record<string, unknown>;
   const declared = typeof obj.mediaType === 'string' ? obj.mediaType : undefined;
-  const header = stripParams(contentType);
-  if (declared && header && header !== 'application/octet-stream' && declared !== header) {
+  // generic types say nothing about the manifest kind
+  const raw = stripParams(contentType);
+  const header = raw === 'application/octet-stream' || raw === 'application/json' ? undefined : raw;
+  if (declared && header && declared !== header) {
     throw ociError('MANIFEST_INVALID', 'the mediaType field and the Content-Type header differ', {
       mediaType: declared,
       contentType: header,
     });
   }
-  let mediaType = declared ?? (header && header !== 'application/octet-stream' && header !== 'application/json' ? header : undefined);
+  let mediaType = declared ?? header;
   // OCI manifests may omit mediaType; tell the two OCI kinds apart by shape
   mediaType ??= Array.isArray(obj.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest;
   if (mediaType === MediaTypes.dockerSchema1 || mediaType === MediaTypes.dockerSchema1Signed) {
@@ -147,7 +149,9 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     runnable:
       !m.subject &&
       !m.artifactType &&
-      children.some((c) => c.mediaType === MediaTypes.ociManifest || c.mediaType === MediaTypes.dockerManifest),
+      children.some(
+        (c) => c.mediaType === MediaTypes.ociManifest || c.mediaType === MediaTypes.dockerManifest,
+      ),
   };
 }
 

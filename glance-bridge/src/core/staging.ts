@@ -1,8 +1,8 @@
 // A blob upload staged on local disk: appended chunk by chunk with an
 // incremental sha256, rolled back to the previous offset when a chunk fails
-// half-way, and readable while it is still being written (a "follower"
-// stream), so the bytes can go on to the blob store as they arrive instead
-// of after the last one.
+// half-way. Each batch written is handed to an optional callback, so the
+// bytes can go on to the blob store as they arrive instead of after the
+// last one.
 
 import { createHash, type Hash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -12,8 +12,27 @@ import { Readable } from 'node:stream';
 
 import type { DigestAlgorithm } from './names';
 
-/** Bytes of staged data read per follower read: large enough for throughput, small for memory. */
+/** Bytes read from the staging file per read: large enough for throughput, small for memory. */
 const FOLLOW_CHUNK = 1 << 20;
+/** Incoming chunks are written to disk in batches of about this size (one writev each). */
+const WRITE_BATCH = 1 << 20;
+
+/** Called after each batch reaches the disk, with the batch and the staged size after it. */
+export type OnWritten = (chunks: Buffer[], sizeAfter: number) => Promise<void> | void;
+
+/** The buffers left after dropping the first `n` bytes (a partial writev). */
+function skipBytes(bufs: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) {
+      n -= b.length;
+      continue;
+    }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
+}
 
 /** A chunk whose length differs from the length its Content-Range announced. */
 export class ChunkSizeMismatch extends Error {}
@@ -59,31 +78,49 @@ export class StagedFile extends EventEmitter {
   }
 
   /**
-   * Appends everything `body` yields. With `exact`, any other length is an
-   * error (ChunkSizeMismatch). On any failure the file and the hash go back
-   * to where they were, so a retried chunk starts clean.
+   * Appends everything `body` yields, hashing as it goes and writing to disk
+   * in batches of about a mebibyte. After each batch is on disk, `onWritten`
+   * gets its buffers (and may apply backpressure by returning a promise).
+   * With `exact`, any other length is an error (ChunkSizeMismatch). On any
+   * failure the file and the hash go back to where they were, so a retried
+   * chunk starts clean.
    */
-  async append(body: AsyncIterable<Buffer>, exact?: number): Promise<number> {
+  async append(body: AsyncIterable<Buffer>, exact?: number, onWritten?: OnWritten): Promise<number> {
     const start = this.size;
     const hash = this.liveHash();
     const snapshot = hash.copy();
     const fh: FileHandle = await open(this.path, 'r+');
     let written = 0;
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async () => {
+      if (!batch.length) return;
+      const bufs = batch;
+      batch = [];
+      let pos = start + written;
+      let pending = bufs;
+      while (pending.length) {
+        const { bytesWritten } = await fh.writev(pending, pos);
+        pos += bytesWritten;
+        pending = skipBytes(pending, bytesWritten);
+      }
+      written += batched;
+      batched = 0;
+      this.size = start + written;
+      this.emit('progress');
+      if (onWritten) await onWritten(bufs, this.size);
+    };
     try {
       for await (const chunk of body) {
-        if (exact !== undefined && written + chunk.length > exact) {
+        if (exact !== undefined && written + batched + chunk.length > exact) {
           throw new ChunkSizeMismatch(`chunk longer than its Content-Range (${exact} bytes)`);
         }
         hash.update(chunk);
-        let off = 0;
-        while (off < chunk.length) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, start + written + off);
-          off += bytesWritten;
-        }
-        written += chunk.length;
-        this.size = start + written;
-        this.emit('progress');
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= WRITE_BATCH) await flush();
       }
+      await flush();
       if (exact !== undefined && written !== exact) {
         throw new ChunkSizeMismatch(`chunk shorter than its Content-Range (${written} of ${exact} bytes)`);
       }
@@ -104,7 +141,10 @@ export class StagedFile extends EventEmitter {
     if (algorithm === 'sha256') return `sha256:${this.liveHash().copy().digest('hex')}`;
     const h = createHash('sha512');
     if (this.size > 0) {
-      for await (const chunk of createReadStream(this.path, { end: this.size - 1, highWaterMark: FOLLOW_CHUNK })) {
+      for await (const chunk of createReadStream(this.path, {
+        end: this.size - 1,
+        highWaterMark: FOLLOW_CHUNK,
+      })) {
         h.update(chunk as Buffer);
       }
     }
@@ -113,76 +153,16 @@ export class StagedFile extends EventEmitter {
 
   /** The whole staged file as a stream (for a store upload after the last chunk). */
   reader(): Readable {
-    return this.size === 0 ? Readable.from([]) : createReadStream(this.path, { end: this.size - 1, highWaterMark: FOLLOW_CHUNK });
+    return this.size === 0
+      ? Readable.from([])
+      : createReadStream(this.path, { end: this.size - 1, highWaterMark: FOLLOW_CHUNK });
   }
 
-  /**
-   * A stream of the file from byte 0 that waits for bytes still being
-   * appended. It ends when `end()` of the returned control is called and
-   * everything up to that point was read; `abort(err)` fails it.
-   */
-  follow(): { stream: Readable; end: () => void; abort: (err: Error) => void } {
-    let pos = 0;
-    /** set by end(): the follower stops there even if more bytes are appended later */
-    let stopAt: number | undefined;
-    let fh: FileHandle | undefined;
-    let waiting: (() => void) | undefined;
-    const wake = () => {
-      const w = waiting;
-      waiting = undefined;
-      w?.();
-    };
-    this.on('progress', wake);
-    const cleanup = () => {
-      this.off('progress', wake);
-      void fh?.close().catch(() => undefined);
-      fh = undefined;
-    };
-    const available = () => (stopAt === undefined ? this.size : Math.min(stopAt, this.size));
-    const stream = new Readable({
-      highWaterMark: FOLLOW_CHUNK,
-      read: () => {
-        void (async () => {
-          try {
-            fh ??= await open(this.path, 'r');
-            while (pos >= available() && stopAt === undefined && !stream.destroyed) {
-              await new Promise<void>((r) => (waiting = r));
-            }
-            if (stream.destroyed) return;
-            if (pos >= available()) {
-              cleanup();
-              stream.push(null);
-              return;
-            }
-            const n = Math.min(FOLLOW_CHUNK, available() - pos);
-            const buf = Buffer.allocUnsafe(n);
-            const { bytesRead } = await fh.read(buf, 0, n, pos);
-            if (bytesRead === 0) throw new Error(`staged file ${this.path} shrank under its reader`);
-            pos += bytesRead;
-            stream.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
-          } catch (e) {
-            cleanup();
-            stream.destroy(e as Error);
-          }
-        })();
-      },
-      destroy: (err, cb) => {
-        cleanup();
-        wake();
-        cb(err);
-      },
-    });
-    return {
-      stream,
-      end: () => {
-        stopAt = this.size;
-        wake();
-      },
-      abort: (err: Error) => {
-        stopAt ??= this.size;
-        stream.destroy(err);
-      },
-    };
+  /** Bytes [0, end) of the staged file as a stream (to catch a store upload up with what arrived). */
+  head(end: number): Readable {
+    return end === 0
+      ? Readable.from([])
+      : createReadStream(this.path, { end: end - 1, highWaterMark: FOLLOW_CHUNK });
   }
 
   async remove(): Promise<void> {

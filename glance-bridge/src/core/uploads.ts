@@ -1,32 +1,32 @@
 // Blob upload sessions: POST opens one, PATCHes append (in order, 416
 // otherwise), PUT ?digest= closes it. Bytes are staged on local disk with an
 // incremental sha256 and verified (DIGEST_INVALID, SIZE_INVALID) before
-// anything is recorded; only then does the blob reach the store, once per
-// digest across the whole registry.
+// anything is recorded; only then do they go to the store, once per digest
+// across the whole registry.
 //
-// Stream-through: a client that sends the whole blob in one PATCH (skopeo,
-// docker) gets it sent on to the store while it is still arriving, read back
-// from the staging file. The copy is used if the closing PUT adds nothing and
-// the digest checks out and is new; otherwise it is deleted.
-//
-// Store down at the closing PUT: 503, and the session, its bytes and its
-// hash are kept, so the client's retried PUT completes the push.
+// A verified blob is answered 201 at once and sent to the store in the
+// background, from its staging file: clients push layers one after the
+// other, so layer N travels to Glance while layer N+1 arrives. Until it is
+// in Glance the blob is "storing": its session row carries the digest, the
+// repository serves it from the staging file, and a manifest that
+// references it waits for it (answering 503 if the store cannot take it, so
+// a retried manifest push retries the store). Sessions left storing by a
+// restart resume at start-up; nothing verified is lost.
 
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { Logger } from '@berth/service-kit';
 
-import type { BlobRow, RegistryDb, Repository } from '../db/registry-db';
-import type { BlobStore, StoredObject } from '../storage/driver';
+import type { BlobRow, RegistryDb, Repository, UploadRow } from '../db/registry-db';
+import type { BlobStore } from '../storage/driver';
+import type { BlobCache } from './blob-cache';
 import { ociError, StoreUnavailableError } from './errors';
 import { type ParsedDigest, requireDigest } from './names';
 import { ChunkSizeMismatch, StagedFile } from './staging';
 
 export interface UploadOptions {
   stagingDir: string;
-  streamThrough: boolean;
-  streamThroughMinBytes: number;
   /** seconds an idle session lives */
   sessionTtl: number;
 }
@@ -44,20 +44,16 @@ export interface ChunkInput {
   contentLength?: number;
 }
 
-interface Speculation {
-  put: Promise<StoredObject>;
-  end: () => void;
-  abort: (e: Error) => void;
-  /** size of the staged file the speculative copy covers, once its request ended */
-  covers?: number;
-  discarded: boolean;
+/** A verified blob: stored already, or on its way to the store. */
+export interface BlobDescriptor {
+  digest: string;
+  size: number;
 }
 
 interface LiveUpload {
   id: string;
   repositoryId: string;
   file: StagedFile;
-  spec?: Speculation;
 }
 
 export interface UploadMetrics {
@@ -69,6 +65,10 @@ export interface UploadMetrics {
 export class UploadService {
   private readonly live = new Map<string, LiveUpload>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** background stores in flight, by session id */
+  private readonly storing = new Map<string, Promise<void>>();
+  /** store uploads in flight, by digest: a second session of the same bytes waits for the first */
+  private readonly uploadingDigests = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly db: RegistryDb,
@@ -76,9 +76,11 @@ export class UploadService {
     private readonly o: UploadOptions,
     private readonly log: Logger,
     private readonly metrics?: UploadMetrics,
+    private readonly cache?: BlobCache,
   ) {}
 
-  private path(id: string) {
+  /** Where a session's bytes are staged. */
+  path(id: string): string {
     return join(this.o.stagingDir, id);
   }
 
@@ -96,7 +98,7 @@ export class UploadService {
     const live = this.live.get(id);
     if (live && live.repositoryId === repo.id) return { id, size: live.file.size };
     const row = await this.db.getUpload(id);
-    if (!row || row.repositoryId !== repo.id) throw unknownUpload(id);
+    if (!row || row.repositoryId !== repo.id || row.digest) throw unknownUpload(id);
     return { id, size: row.size };
   }
 
@@ -104,13 +106,18 @@ export class UploadService {
   async append(repo: Repository, id: string, chunk: ChunkInput): Promise<{ size: number }> {
     return this.locked(id, async () => {
       const up = await this.session(repo, id);
-      await this.receive(up, chunk, this.o.streamThrough);
+      await this.receive(up, chunk);
       return { size: up.file.size };
     });
   }
 
-  /** PUT ?digest=: the optional last chunk, verification, then the store. */
-  async complete(repo: Repository, id: string, digestParam: string | undefined, chunk?: ChunkInput): Promise<BlobRow> {
+  /** PUT ?digest=: the optional last chunk, verification, then the store (in the background). */
+  async complete(
+    repo: Repository,
+    id: string,
+    digestParam: string | undefined,
+    chunk?: ChunkInput,
+  ): Promise<BlobDescriptor> {
     return this.locked(id, async () => {
       const up = await this.session(repo, id);
       let digest: ParsedDigest;
@@ -121,11 +128,7 @@ export class UploadService {
         if (chunk) await drain(chunk.body);
         throw e;
       }
-      if (chunk) {
-        // a known digest needs no copy in the store: no point streaming it there
-        const known = await this.db.getBlob(digest.value);
-        await this.receive(up, chunk, this.o.streamThrough && !known);
-      }
+      if (chunk) await this.receive(up, chunk);
       const actual = await up.file.digest(digest.algorithm);
       if (actual !== digest.value) {
         await this.discard(up);
@@ -134,9 +137,27 @@ export class UploadService {
           size: up.file.size,
         });
       }
-      const blob = await this.commit(up, repo, digest.value);
-      await this.discard(up);
-      return blob;
+      const size = up.file.size;
+      this.live.delete(up.id);
+      // known bytes: a link, nothing sent to the store
+      if (await this.db.getBlob(digest.value)) {
+        if (await this.db.linkBlob(repo.id, digest.value)) {
+          this.metrics?.dedup('blob');
+          await this.cache?.adopt(digest.value, up.file.path, size);
+          await this.db.deleteUpload(up.id);
+          await up.file.remove();
+          return { digest: digest.value, size };
+        }
+      }
+      await this.db.markStoring(up.id, digest.value, size);
+      void this.storeInBackground({
+        id: up.id,
+        repositoryId: up.repositoryId,
+        digest: digest.value,
+        size,
+        path: up.file.path,
+      });
+      return { digest: digest.value, size };
     });
   }
 
@@ -145,24 +166,58 @@ export class UploadService {
     await this.locked(id, async () => this.discard(await this.session(repo, id)));
   }
 
+  /**
+   * A blob of this repository still on its way to the store: its size and
+   * staging file, to serve it meanwhile.
+   */
+  async pending(repositoryId: string, digest: string): Promise<{ size: number; path: string } | undefined> {
+    const row = await this.db.storingUpload(repositoryId, digest);
+    return row ? { size: row.size, path: this.path(row.id) } : undefined;
+  }
+
+  /**
+   * Waits until the repository's pending blob is in the store (starting the
+   * store again if an earlier attempt failed). StoreUnavailableError when
+   * the store cannot take it now.
+   */
+  async settle(repositoryId: string, digest: string): Promise<boolean> {
+    const row = await this.db.storingUpload(repositoryId, digest);
+    if (!row) return false;
+    await this.storeInBackground(rowUpload(row, this.path(row.id)));
+    if (await this.db.storingUpload(repositoryId, digest)) {
+      throw new StoreUnavailableError(`blob ${digest} could not be stored yet`);
+    }
+    return true;
+  }
+
+  /** At start-up: sessions a restart left between verification and the store go on. */
+  async resumeStoring(): Promise<number> {
+    const rows = await this.db.storingUploads();
+    for (const row of rows) void this.storeInBackground(rowUpload(row, this.path(row.id)));
+    if (rows.length) this.log.info({ blobs: rows.length }, 'resuming blobs on their way to the store');
+    return rows.length;
+  }
+
   /** Cancels sessions idle longer than the TTL (their staged bytes never reached the store). */
   async reapIdle(now = Date.now()): Promise<number> {
     const cutoff = new Date(now - this.o.sessionTtl * 1000).toISOString();
     let n = 0;
     for (const row of await this.db.uploadsIdleSince(cutoff)) {
+      if (this.storing.has(row.id)) continue;
       await this.locked(row.id, async () => {
-        const live = this.live.get(row.id);
-        if (live) {
-          await this.discard(live);
-        } else {
-          await this.db.deleteUpload(row.id);
-          await rm(this.path(row.id), { force: true });
-        }
+        this.live.delete(row.id);
+        await this.db.deleteUpload(row.id);
+        await rm(this.path(row.id), { force: true });
       });
       n++;
     }
     if (n) this.log.info({ sessions: n }, 'cancelled idle upload sessions');
     return n;
+  }
+
+  /** Resolves when every background store of this process has ended (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.storing.size) await Promise.allSettled([...this.storing.values()]);
   }
 
   // ---- internals ----
@@ -174,7 +229,7 @@ export class UploadService {
       return live;
     }
     const row = await this.db.getUpload(id);
-    if (!row || row.repositoryId !== repo.id) throw unknownUpload(id);
+    if (!row || row.repositoryId !== repo.id || row.digest) throw unknownUpload(id);
     let file: StagedFile;
     try {
       file = await StagedFile.resume(this.path(id), row.size);
@@ -188,17 +243,19 @@ export class UploadService {
     return up;
   }
 
-  private async receive(up: LiveUpload, chunk: ChunkInput, mayStream: boolean): Promise<void> {
+  private async receive(up: LiveUpload, chunk: ChunkInput): Promise<void> {
     const file = up.file;
     let exact: number | undefined;
     if (chunk.range) {
       const { start, end } = chunk.range;
       if (start !== file.size || end < start) {
         await drain(chunk.body);
-        throw ociError('BLOB_UPLOAD_INVALID', `chunk out of order: the next byte expected is ${file.size}`, {
-          range: `${start}-${end}`,
-          offset: file.size,
-        }, 416);
+        throw ociError(
+          'BLOB_UPLOAD_INVALID',
+          `chunk out of order: the next byte expected is ${file.size}`,
+          { range: `${start}-${end}`, offset: file.size },
+          416,
+        );
       }
       exact = end - start + 1;
       if (chunk.contentLength !== undefined && chunk.contentLength !== exact) {
@@ -209,127 +266,88 @@ export class UploadService {
         });
       }
     }
-    let stopTrigger: (() => void) | undefined;
-    if (mayStream && file.size === 0) {
-      const trigger = () => {
-        if (file.size >= this.o.streamThroughMinBytes && !up.spec) {
-          file.off('progress', trigger);
-          up.spec = this.speculate(up);
-        }
-      };
-      file.on('progress', trigger);
-      stopTrigger = () => file.off('progress', trigger);
-    }
     try {
       await file.append(chunk.body, exact);
     } catch (e) {
-      // the file is back at its previous size; a streamed-through copy is not
-      if (up.spec) this.dropSpeculation(up, e as Error);
+      // the file is back at its previous size
       if (e instanceof ChunkSizeMismatch) throw ociError('SIZE_INVALID', e.message);
       throw e;
-    } finally {
-      stopTrigger?.();
-    }
-    if (up.spec && up.spec.covers === undefined) {
-      up.spec.covers = file.size;
-      up.spec.end();
     }
     await this.db.setUploadSize(up.id, file.size);
   }
 
-  /** Starts sending the staged file to the store while it is still being written. */
-  private speculate(up: LiveUpload): Speculation {
-    const f = up.file.follow();
-    const put = this.store.put(f.stream, { kind: 'blob', uploadId: up.id });
-    const spec: Speculation = { put, end: f.end, abort: f.abort, discarded: false };
-    put.then(
-      (obj) => {
-        if (spec.discarded) void this.deleteQuietly(obj.ref, 'discarded streamed-through copy');
-      },
-      (e: unknown) => {
-        if (!spec.discarded) this.log.info({ upload: up.id, err: String(e) }, 'stream-through to the store failed; will upload at the closing PUT');
-      },
-    );
-    this.log.debug({ upload: up.id }, 'streaming the upload through to the store');
-    return spec;
-  }
-
-  private dropSpeculation(up: LiveUpload, err?: Error): void {
-    const spec = up.spec;
-    if (!spec) return;
-    up.spec = undefined;
-    spec.discarded = true;
-    spec.abort(err ?? new Error('upload continued after the streamed request'));
+  /** Sends a verified staging file to the store, once at a time per session; records the blob when done. */
+  private storeInBackground(up: {
+    id: string;
+    repositoryId: string;
+    digest: string;
+    size: number;
+    path: string;
+  }) {
+    const running = this.storing.get(up.id);
+    if (running) return running;
+    const run = (async () => {
+      try {
+        await this.commit(up);
+      } catch (e) {
+        // the session stays "storing": a manifest push that needs the blob retries
+        this.log.warn(
+          { upload: up.id, digest: up.digest, err: e instanceof Error ? e.message : String(e) },
+          'could not store a blob yet',
+        );
+      } finally {
+        this.storing.delete(up.id);
+      }
+    })();
+    this.storing.set(up.id, run);
+    return run;
   }
 
   /** Records the verified blob: de-duplicated against every repository, stored once. */
-  private async commit(up: LiveUpload, repo: Repository, digest: string): Promise<BlobRow> {
-    const size = up.file.size;
+  private async commit(up: { id: string; repositoryId: string; digest: string; size: number; path: string }) {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const known = await this.db.getBlob(digest);
-      if (known) {
-        this.dropSpeculation(up);
-        if (await this.db.linkBlob(repo.id, digest)) {
-          this.metrics?.dedup('blob');
-          return known;
+      const inFlight = this.uploadingDigests.get(up.digest);
+      if (inFlight) await inFlight.catch(() => undefined);
+      if (!(await this.db.getBlob(up.digest))) {
+        const putting = this.store.put(
+          up.size === 0 ? Buffer.alloc(0) : { path: up.path },
+          { kind: 'blob', digest: up.digest, uploadId: up.id },
+          up.size,
+        );
+        this.uploadingDigests.set(up.digest, putting);
+        let stored;
+        try {
+          stored = await putting;
+        } finally {
+          if (this.uploadingDigests.get(up.digest) === putting) this.uploadingDigests.delete(up.digest);
         }
-        continue; // the GC removed it between the two statements: store it again
-      }
-      const stored = await this.storeStaged(up, digest, size);
-      const inserted = await this.db.insertBlob({
-        digest,
-        size,
-        kind: 'blob',
-        mediaType: null,
-        storeRef: stored.ref,
-        content: null,
-      });
-      if (!inserted) {
+        this.metrics?.storeBytes('blob', up.size);
+        const inserted = await this.db.insertBlob({
+          digest: up.digest,
+          size: up.size,
+          kind: 'blob',
+          mediaType: null,
+          storeRef: stored.ref,
+          content: null,
+        });
         // a concurrent push of the same bytes won: keep one copy
-        await this.deleteQuietly(stored.ref, 'duplicate of a concurrently stored blob');
-        continue;
+        if (!inserted) await this.deleteQuietly(stored.ref, 'duplicate of a concurrently stored blob');
+      } else {
+        this.metrics?.dedup('blob');
       }
-      if (await this.db.linkBlob(repo.id, digest)) {
-        const row = await this.db.getBlob(digest);
-        if (row) return row;
+      // linked: done (false means the GC took the row between the two statements: store again)
+      if (await this.db.linkBlob(up.repositoryId, up.digest)) {
+        await this.cache?.adopt(up.digest, up.path, up.size);
+        await this.db.deleteUpload(up.id);
+        await rm(up.path, { force: true });
+        return;
       }
     }
-    throw new Error(`could not record blob ${digest} after 3 attempts`);
+    throw new Error(`could not record blob ${up.digest} after 3 attempts`);
   }
 
-  private async storeStaged(up: LiveUpload, digest: string, size: number): Promise<StoredObject> {
-    const spec = up.spec;
-    if (spec && !spec.discarded && spec.covers === size) {
-      up.spec = undefined;
-      try {
-        const obj = await spec.put;
-        if (obj.size !== size) throw new Error(`store holds ${obj.size} bytes, ${size} staged`);
-        await this.store.commit(obj.ref, { kind: 'blob', digest, uploadId: up.id });
-        this.metrics?.storeBytes('blob', size);
-        return obj;
-      } catch (e) {
-        spec.discarded = true;
-        this.log.info({ upload: up.id, err: String(e) }, 'streamed-through copy unusable; uploading the staged file');
-        void spec.put.then((obj) => this.deleteQuietly(obj.ref, 'unusable streamed-through copy'), () => undefined);
-      }
-    } else if (spec) {
-      this.dropSpeculation(up);
-    }
-    try {
-      const obj = await this.store.put(up.file.reader(), { kind: 'blob', digest, uploadId: up.id }, size);
-      this.metrics?.storeBytes('blob', size);
-      return obj;
-    } catch (e) {
-      if (e instanceof StoreUnavailableError) {
-        this.log.warn({ upload: up.id, err: e.message }, 'blob store unavailable at the closing PUT; session kept');
-      }
-      throw e;
-    }
-  }
-
-  /** Ends a session: row, staged bytes and any streamed-through copy. */
+  /** Ends a session: its row and staged bytes. */
   private async discard(up: LiveUpload): Promise<void> {
-    this.dropSpeculation(up);
     this.live.delete(up.id);
     await this.db.deleteUpload(up.id);
     await up.file.remove();
@@ -358,6 +376,10 @@ export class UploadService {
   }
 }
 
+function rowUpload(row: UploadRow, path: string) {
+  return { id: row.id, repositoryId: row.repositoryId, digest: row.digest as string, size: row.size, path };
+}
+
 function unknownUpload(id: string) {
   return ociError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { session: id });
 }
@@ -371,3 +393,5 @@ async function drain(body: AsyncIterable<Buffer>): Promise<void> {
     /* the client went away */
   }
 }
+
+export type { BlobRow };

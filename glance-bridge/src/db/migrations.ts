@@ -134,5 +134,16 @@ export function registryMigrations(dialect: Dialect): Record<string, Migration> 
           .execute();
       },
     },
+    '0002_upload_digest': {
+      // a verified upload on its way to the store (see core/uploads.ts)
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('oci_uploads').addColumn('digest', 'varchar(150)').execute();
+        await db.schema
+          .createIndex('oci_uploads_digest')
+          .on('oci_uploads')
+          .columns(['repository_id', 'digest'])
+          .execute();
+      },
+    },
   };
 }

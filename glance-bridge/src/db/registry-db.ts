@@ -54,6 +54,8 @@ export interface UploadRow {
   size: number;
   startedAt: string;
   updatedAt: string;
+  /** verified, on its way to the store */
+  digest: string | null;
 }
 
 export interface BootImageRow {
@@ -76,7 +78,13 @@ export interface CatalogEntry {
 const now = () => new Date().toISOString();
 
 function repoOf(r: RepositoriesTable): Repository {
-  return { id: r.id, projectId: r.project_id, name: r.name, public: Number(r.public) === 1, createdAt: r.created_at };
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    name: r.name,
+    public: Number(r.public) === 1,
+    createdAt: r.created_at,
+  };
 }
 
 function blobOf(r: BlobsTable): BlobRow {
@@ -113,6 +121,7 @@ function uploadOf(r: UploadsTable): UploadRow {
     size: Number(r.size),
     startedAt: r.started_at,
     updatedAt: r.updated_at,
+    digest: r.digest ?? null,
   };
 }
 
@@ -167,7 +176,11 @@ export class RegistryDb {
   }
 
   async getRepositoryById(id: string): Promise<Repository | undefined> {
-    const r = await this.db.selectFrom('oci_repositories').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('oci_repositories')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r && repoOf(r);
   }
 
@@ -193,19 +206,18 @@ export class RegistryDb {
   }
 
   /**
-   * Public repositories named `<segment>/<name>`, where the segment is a
-   * project id or the last known name of a project.
+   * Repositories named `<segment>/<name>`, where the segment is a project id
+   * or the last known name of a project (public ones only, if asked).
    */
-  async findPublicRepositories(segment: string, name: string): Promise<Repository[]> {
-    const rows = await this.db
+  async findRepositories(segment: string, name: string, publicOnly: boolean): Promise<Repository[]> {
+    let q = this.db
       .selectFrom('oci_repositories as r')
       .leftJoin('oci_projects as p', 'p.id', 'r.project_id')
       .selectAll('r')
       .where('r.name', '=', name)
-      .where('r.public', '=', 1)
-      .where((eb) => eb.or([eb('r.project_id', '=', segment), eb('p.name', '=', segment)]))
-      .execute();
-    return rows.map(repoOf);
+      .where((eb) => eb.or([eb('r.project_id', '=', segment), eb('p.name', '=', segment)]));
+    if (publicOnly) q = q.where('r.public', '=', 1);
+    return (await q.execute()).map(repoOf);
   }
 
   /** Repositories with content, of the given projects ('all' for admins) and every public one. */
@@ -213,11 +225,21 @@ export class RegistryDb {
     let q = this.db
       .selectFrom('oci_repositories as r')
       .leftJoin('oci_projects as p', 'p.id', 'r.project_id')
-      .select(['r.id as id', 'r.project_id as project_id', 'r.name as name', 'r.public as public', 'p.name as pname'])
+      .select([
+        'r.id as id',
+        'r.project_id as project_id',
+        'r.name as name',
+        'r.public as public',
+        'p.name as pname',
+      ])
       .where((eb) =>
         eb.or([
-          eb.exists(eb.selectFrom('oci_manifests as m').select('m.digest').whereRef('m.repository_id', '=', 'r.id')),
-          eb.exists(eb.selectFrom('oci_repo_blobs as b').select('b.digest').whereRef('b.repository_id', '=', 'r.id')),
+          eb.exists(
+            eb.selectFrom('oci_manifests as m').select('m.digest').whereRef('m.repository_id', '=', 'r.id'),
+          ),
+          eb.exists(
+            eb.selectFrom('oci_repo_blobs as b').select('b.digest').whereRef('b.repository_id', '=', 'r.id'),
+          ),
         ]),
       );
     if (projects !== 'all') {
@@ -238,7 +260,13 @@ export class RegistryDb {
     let q = this.db
       .selectFrom('oci_repositories as r')
       .leftJoin('oci_projects as p', 'p.id', 'r.project_id')
-      .select(['r.id as id', 'r.project_id as project_id', 'r.name as name', 'r.public as public', 'p.name as pname']);
+      .select([
+        'r.id as id',
+        'r.project_id as project_id',
+        'r.name as name',
+        'r.public as public',
+        'p.name as pname',
+      ]);
     if (projectId) q = q.where('r.project_id', '=', projectId);
     const rows = await q.execute();
     return rows.map((r) => ({
@@ -253,7 +281,11 @@ export class RegistryDb {
   // ---- blobs ----
 
   async getBlob(digest: string): Promise<BlobRow | undefined> {
-    const r = await this.db.selectFrom('oci_blobs').selectAll().where('digest', '=', digest).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('oci_blobs')
+      .selectAll()
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     return r && blobOf(r);
   }
 
@@ -360,7 +392,10 @@ export class RegistryDb {
 
   // ---- manifests and tags ----
 
-  async getManifest(repositoryId: string, digest: string): Promise<(ManifestRow & { content: Buffer | null }) | undefined> {
+  async getManifest(
+    repositoryId: string,
+    digest: string,
+  ): Promise<(ManifestRow & { content: Buffer | null }) | undefined> {
     const r = await this.db
       .selectFrom('oci_manifests as m')
       .innerJoin('oci_blobs as b', 'b.digest', 'm.digest')
@@ -456,7 +491,11 @@ export class RegistryDb {
         .where('repository_id', '=', repositoryId)
         .where('digest', '=', digest)
         .execute();
-      await tx.deleteFrom('oci_tags').where('repository_id', '=', repositoryId).where('digest', '=', digest).execute();
+      await tx
+        .deleteFrom('oci_tags')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', digest)
+        .execute();
       await tx
         .deleteFrom('oci_manifest_refs')
         .where('repository_id', '=', repositoryId)
@@ -492,7 +531,11 @@ export class RegistryDb {
 
   /** All tag names of a repository in the spec's order. */
   async tagNames(repositoryId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('oci_tags').select('name').where('repository_id', '=', repositoryId).execute();
+    const rows = await this.db
+      .selectFrom('oci_tags')
+      .select('name')
+      .where('repository_id', '=', repositoryId)
+      .execute();
     return rows.map((r) => r.name).sort(compareTags);
   }
 
@@ -528,7 +571,14 @@ export class RegistryDb {
 
   async insertUpload(repositoryId: string): Promise<UploadRow> {
     const at = now();
-    const row = { id: randomUUID(), repository_id: repositoryId, size: 0, started_at: at, updated_at: at };
+    const row = {
+      id: randomUUID(),
+      repository_id: repositoryId,
+      size: 0,
+      started_at: at,
+      updated_at: at,
+      digest: null,
+    };
     await this.db.insertInto('oci_uploads').values(row).execute();
     return uploadOf(row);
   }
@@ -542,12 +592,46 @@ export class RegistryDb {
     await this.db.updateTable('oci_uploads').set({ size, updated_at: now() }).where('id', '=', id).execute();
   }
 
+  /** The upload's bytes are verified as `digest`: it is now on its way to the store. */
+  async markStoring(id: string, digest: string, size: number): Promise<void> {
+    await this.db
+      .updateTable('oci_uploads')
+      .set({ digest, size, updated_at: now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** The repository's upload of `digest` still on its way to the store, if any. */
+  async storingUpload(repositoryId: string, digest: string): Promise<UploadRow | undefined> {
+    const r = await this.db
+      .selectFrom('oci_uploads')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .orderBy('updated_at', 'desc')
+      .executeTakeFirst();
+    return r && uploadOf(r);
+  }
+
+  async storingUploads(): Promise<UploadRow[]> {
+    const rows = await this.db
+      .selectFrom('oci_uploads')
+      .selectAll()
+      .where('digest', 'is not', null)
+      .execute();
+    return rows.map(uploadOf);
+  }
+
   async deleteUpload(id: string): Promise<void> {
     await this.db.deleteFrom('oci_uploads').where('id', '=', id).execute();
   }
 
   async uploadsIdleSince(before: string): Promise<UploadRow[]> {
-    const rows = await this.db.selectFrom('oci_uploads').selectAll().where('updated_at', '<', before).execute();
+    const rows = await this.db
+      .selectFrom('oci_uploads')
+      .selectAll()
+      .where('updated_at', '<', before)
+      .execute();
     return rows.map(uploadOf);
   }
 
@@ -572,7 +656,12 @@ export class RegistryDb {
       .execute();
   }
 
-  async bootImages(filter: { repositoryId?: string; tag?: string; digest?: string; projectId?: string }): Promise<BootImageRow[]> {
+  async bootImages(filter: {
+    repositoryId?: string;
+    tag?: string;
+    digest?: string;
+    projectId?: string;
+  }): Promise<BootImageRow[]> {
     let q = this.db.selectFrom('oci_boot_images').selectAll();
     if (filter.repositoryId) q = q.where('repository_id', '=', filter.repositoryId);
     if (filter.tag !== undefined) q = q.where('tag', '=', filter.tag);
@@ -602,15 +691,21 @@ export class RegistryDb {
       .selectAll('b')
       .where('b.last_used_at', '<', before)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('oci_repo_blobs as l').select('l.digest').whereRef('l.digest', '=', 'b.digest'))),
+        not(
+          exists(selectFrom('oci_repo_blobs as l').select('l.digest').whereRef('l.digest', '=', 'b.digest')),
+        ),
       )
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('oci_manifests as m').select('m.digest').whereRef('m.digest', '=', 'b.digest'))),
+        not(
+          exists(selectFrom('oci_manifests as m').select('m.digest').whereRef('m.digest', '=', 'b.digest')),
+        ),
       )
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
-            selectFrom('oci_manifest_refs as r').select('r.ref_digest').whereRef('r.ref_digest', '=', 'b.digest'),
+            selectFrom('oci_manifest_refs as r')
+              .select('r.ref_digest')
+              .whereRef('r.ref_digest', '=', 'b.digest'),
           ),
         ),
       )
@@ -634,7 +729,11 @@ export class RegistryDb {
         not(exists(selectFrom('oci_manifests as m').select('m.digest').where('m.digest', '=', digest))),
       )
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('oci_manifest_refs as r').select('r.ref_digest').where('r.ref_digest', '=', digest))),
+        not(
+          exists(
+            selectFrom('oci_manifest_refs as r').select('r.ref_digest').where('r.ref_digest', '=', digest),
+          ),
+        ),
       )
       .executeTakeFirst();
     return Number(res.numDeletedRows) > 0;

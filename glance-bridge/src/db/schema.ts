@@ -83,6 +83,8 @@ export interface UploadsTable {
   size: string | number;
   started_at: string;
   updated_at: string;
+  /** set once the bytes are verified: the blob is on its way to the store */
+  digest: string | null;
 }
 
 /** Glance images registered in a user's project so Nova can boot a pushed image. */

@@ -94,7 +94,12 @@ export interface paths {
         };
         /** end-13, offset of an upload session */
         get: operations["uploadStatus"];
-        /** end-6, close the session (optionally with the last chunk); digest and size are verified before Glance sees the bytes */
+        /**
+         * end-6, close the session (optionally with the last chunk)
+         * @description Digest and size are verified before anything is recorded. The blob is then answered 201 and sent to
+         *     Glance in the background; until it is there the repository serves it from the staging file, and a
+         *     manifest that references it waits for it (503 if Glance cannot take it).
+         */
         put: operations["completeUpload"];
         post?: never;
         /** cancel an upload session */
@@ -360,7 +365,10 @@ export interface components {
             repository: components["schemas"]["RepositoryName"];
             /** @description a tag or a manifest digest */
             reference: string;
-            /** @description Glance image name (default `<repository>:<tag>` or `<repository>@<digest>`) */
+            /**
+             * @description Glance image name (default `<repo>_<tag>`, or `<repo>@sha256-<12 hex>` for a digest). No colon:
+             *     Glance reads `?name=a:b` as a filter operator, so the openstack CLI could not find the image by name.
+             */
             name?: string;
         };
         BootImage: {
@@ -604,7 +612,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
-            503: components["responses"]["Error"];
         };
     };
     uploadStatus: {
@@ -663,15 +670,6 @@ export interface operations {
             400: components["responses"]["Error"];
             404: components["responses"]["Error"];
             416: components["responses"]["Error"];
-            /** @description Glance unavailable; the session and its bytes are kept, retry the PUT */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
         };
     };
     cancelUpload: {
@@ -800,7 +798,19 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             413: components["responses"]["Error"];
-            503: components["responses"]["Error"];
+            /**
+             * @description UNAVAILABLE: Glance cannot take the manifest or blobs it references that are still on their way
+             *     there; their upload sessions are kept, retry the push
+             */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     deleteManifest: {

@@ -37,6 +37,8 @@ export interface ObjectInfo extends StoredObject {
   createdAt: Date;
   /** false while bytes are still arriving or after a failed write */
   complete: boolean;
+  /** the upload session that wrote it, if any */
+  uploadId?: string | undefined;
 }
 
 /** Inclusive byte range, as HTTP Range writes it. */
@@ -45,9 +47,20 @@ export interface ByteRange {
   end: number;
 }
 
+/** A file (or a byte range of it) on local disk, sent without per-chunk allocations. */
+export interface FileSource {
+  path: string;
+  /** inclusive */
+  start?: number;
+  /** inclusive */
+  end?: number;
+}
+
+/** An object's bytes: a stream, or a local file the caller sends itself (cheaper). */
 export interface ObjectReader {
-  body: Readable;
-  /** bytes in `body` */
+  body?: Readable;
+  file?: FileSource;
+  /** bytes to send */
   length: number;
 }
 
@@ -61,7 +74,7 @@ export interface BlobStore {
    * failed put leaves nothing behind (or, if the backend went away in the
    * middle, something `list` reports as incomplete for the GC).
    */
-  put(source: Readable | Buffer, label: ObjectLabel, size?: number): Promise<StoredObject>;
+  put(source: Readable | Buffer | { path: string }, label: ObjectLabel, size?: number): Promise<StoredObject>;
   /** Labels a stored object with its verified digest (and media type). */
   commit(ref: string, label: ObjectLabel): Promise<void>;
   /** Streams an object, or the inclusive `range` of it. */

@@ -3,8 +3,8 @@
 // reference the Glance driver is held to.
 
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,14 +31,20 @@ export class FilesystemBlobStore implements BlobStore {
     return join(this.root, `${ref}.json`);
   }
 
-  async put(source: Readable | Buffer, label: ObjectLabel, _size?: number): Promise<StoredObject> {
+  async put(
+    source: Readable | Buffer | { path: string },
+    label: ObjectLabel,
+    _size?: number,
+  ): Promise<StoredObject> {
     await mkdir(this.root, { recursive: true });
     const ref = randomUUID();
     const meta: LabelFile = { ...label, createdAt: new Date().toISOString(), complete: false };
     await writeFile(this.label(ref), JSON.stringify(meta));
     const partial = `${this.data(ref)}.partial`;
     try {
-      await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, createWriteStream(partial));
+      if (Buffer.isBuffer(source)) await pipeline(Readable.from([source]), createWriteStream(partial));
+      else if (source instanceof Readable) await pipeline(source, createWriteStream(partial));
+      else await copyFile(source.path, partial);
       await rename(partial, this.data(ref));
     } catch (e) {
       await rm(partial, { force: true });
@@ -56,10 +62,10 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   async read(ref: string, range?: ByteRange): Promise<ObjectReader> {
-    const file = this.data(ref);
-    const size = (await stat(file)).size;
-    if (!range) return { body: createReadStream(file), length: size };
-    return { body: createReadStream(file, { start: range.start, end: range.end }), length: range.end - range.start + 1 };
+    const path = this.data(ref);
+    const size = (await stat(path)).size;
+    if (!range) return { file: { path }, length: size };
+    return { file: { path, start: range.start, end: range.end }, length: range.end - range.start + 1 };
   }
 
   async delete(ref: string): Promise<void> {
@@ -95,6 +101,7 @@ export class FilesystemBlobStore implements BlobStore {
         digest: meta.digest,
         createdAt: new Date(meta.createdAt),
         complete: meta.complete,
+        uploadId: meta.uploadId,
       };
     }
   }

@@ -58,12 +58,14 @@ export class GlanceBootImages implements BootImagePublisher {
   }
 
   async rename(imageId: string, name: string): Promise<void> {
-    await this.glance.updateImage(imageId, { set: { name }, remove: [BOOT_PROPS.tag] }).catch(async (e: unknown) => {
-      // no tag property to remove: rename only
-      await this.glance.updateImage(imageId, { set: { name } }).catch(() => {
-        throw e;
+    await this.glance
+      .updateImage(imageId, { set: { name }, remove: [BOOT_PROPS.tag] })
+      .catch(async (e: unknown) => {
+        // no tag property to remove: rename only
+        await this.glance.updateImage(imageId, { set: { name } }).catch(() => {
+          throw e;
+        });
       });
-    });
   }
 
   async remove(imageId: string): Promise<void> {

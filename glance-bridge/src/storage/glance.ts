@@ -5,7 +5,7 @@
 // object's ref. `namespace` keeps two bridges sharing a Glance (and a
 // service project) from counting each other's images as orphans.
 
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 import { type GlanceClient, type GlanceImage, imageProperty } from '@berth/openstack-clients';
 import {
@@ -16,7 +16,15 @@ import {
 } from 'keystone-client-ts';
 
 import { ociError, StoreUnavailableError } from '../core/errors';
-import type { BlobStore, ByteRange, ObjectInfo, ObjectKind, ObjectLabel, ObjectReader, StoredObject } from './driver';
+import type {
+  BlobStore,
+  ByteRange,
+  ObjectInfo,
+  ObjectKind,
+  ObjectLabel,
+  ObjectReader,
+  StoredObject,
+} from './driver';
 
 /** Extra properties of store images. */
 export const STORE_PROPS = {
@@ -44,7 +52,9 @@ export function isUnavailable(e: unknown): boolean {
 /** Maps Glance failures onto what the registry answers: 503 to retry, 403 for a full quota. */
 export function storeError(e: unknown, what: string): unknown {
   if (isUnavailable(e)) {
-    return new StoreUnavailableError(`image store unavailable while ${what}: ${(e as Error).message}`, { cause: e });
+    return new StoreUnavailableError(`image store unavailable while ${what}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   if (e instanceof OpenStackHttpError && e.status === 413) {
     return ociError('DENIED', 'the image store refused the data: storage quota exceeded', undefined, 403);
@@ -53,7 +63,9 @@ export function storeError(e: unknown, what: string): unknown {
 }
 
 function objectName(label: ObjectLabel): string {
-  return label.digest ? `oci-${label.kind} ${label.digest}` : `oci-${label.kind} upload ${label.uploadId ?? ''}`.trim();
+  return label.digest
+    ? `oci-${label.kind} ${label.digest}`
+    : `oci-${label.kind} upload ${label.uploadId ?? ''}`.trim();
 }
 
 export class GlanceBlobStore implements BlobStore {
@@ -66,14 +78,21 @@ export class GlanceBlobStore implements BlobStore {
   ) {}
 
   private properties(label: ObjectLabel): Record<string, string> {
-    const p: Record<string, string> = { [STORE_PROPS.namespace]: this.namespace, [STORE_PROPS.kind]: label.kind };
+    const p: Record<string, string> = {
+      [STORE_PROPS.namespace]: this.namespace,
+      [STORE_PROPS.kind]: label.kind,
+    };
     if (label.digest) p[STORE_PROPS.digest] = label.digest;
     if (label.mediaType) p[STORE_PROPS.mediaType] = label.mediaType.slice(0, 255);
     if (label.uploadId) p[STORE_PROPS.upload] = label.uploadId;
     return p;
   }
 
-  async put(source: Readable | Buffer, label: ObjectLabel, size?: number): Promise<StoredObject> {
+  async put(
+    source: Readable | Buffer | { path: string },
+    label: ObjectLabel,
+    size?: number,
+  ): Promise<StoredObject> {
     let image: GlanceImage;
     try {
       image = await this.glance.createImage({
@@ -85,7 +104,7 @@ export class GlanceBlobStore implements BlobStore {
         properties: this.properties(label),
       });
     } catch (e) {
-      if (!Buffer.isBuffer(source)) source.destroy();
+      if (source instanceof Readable) source.destroy();
       throw storeError(e, 'creating an image');
     }
     try {
@@ -96,7 +115,10 @@ export class GlanceBlobStore implements BlobStore {
     } catch (e) {
       // leave nothing behind; if Glance is gone the GC finds the queued image later
       await this.delete(image.id).catch((err: unknown) =>
-        this.log?.warn({ image: image.id, err: String(err) }, 'could not delete the image of a failed upload'),
+        this.log?.warn(
+          { image: image.id, err: String(err) },
+          'could not delete the image of a failed upload',
+        ),
       );
       throw storeError(e, 'uploading image data');
     }
@@ -144,6 +166,7 @@ export class GlanceBlobStore implements BlobStore {
           digest: imageProperty(image, STORE_PROPS.digest),
           createdAt: new Date(image.created_at),
           complete: image.status === 'active',
+          uploadId: imageProperty(image, STORE_PROPS.upload),
         };
       }
     } catch (e) {

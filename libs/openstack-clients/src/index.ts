@@ -3,3 +3,4 @@
 // export line per service.
 export * from './nova';
 export * from './glance';
+export * from './neutron';

@@ -3,6 +3,8 @@
 // delete, tags) as JSON through the session's HTTP client, and image data
 // (upload, ranged download) as streams that never sit in memory.
 
+import { stat } from 'node:fs/promises';
+
 import {
   createHttpClient,
   type HttpClientOptions,
@@ -10,7 +12,7 @@ import {
   OpenStackHttpError,
 } from 'keystone-client-ts';
 
-import { sendAuthed } from './transfer';
+import { isFileBody, sendAuthed } from './transfer';
 import type {
   GlanceByteRange,
   GlanceDataDownload,
@@ -202,7 +204,9 @@ export class GlanceClient {
    */
   async uploadData(id: string, body: GlanceUploadBody, options: GlanceUploadOptions = {}): Promise<void> {
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
-    const size = Buffer.isBuffer(body) ? body.length : options.size;
+    const size = Buffer.isBuffer(body)
+      ? body.length
+      : (options.size ?? (isFileBody(body) ? (await stat(body.path)).size : undefined));
     if (size !== undefined) headers['Content-Length'] = String(size);
     else headers['Transfer-Encoding'] = 'chunked';
     const res = await sendAuthed(this.session, {
@@ -236,10 +240,17 @@ export class GlanceClient {
     const length = res.headers['content-length'];
     const range = res.headers['content-range'];
     const md5 = res.headers['content-md5'];
+    // without Content-Length (chunked), a range still says how long it is
+    const fromRange = typeof range === 'string' ? /^bytes (\d+)-(\d+)\//.exec(range) : null;
     return {
       status: res.statusCode === 206 ? 206 : 200,
       body: res,
-      contentLength: length === undefined ? undefined : Number(length),
+      contentLength:
+        length !== undefined
+          ? Number(length)
+          : fromRange
+            ? Number(fromRange[2]) - Number(fromRange[1]) + 1
+            : undefined,
       contentRange: typeof range === 'string' ? range : undefined,
       checksum: typeof md5 === 'string' ? md5 : undefined,
     };

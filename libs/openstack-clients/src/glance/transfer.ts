@@ -3,9 +3,10 @@
 // buffered, and an upload's body can only be sent once, so the re-auth retry
 // axios' client does on 401 must know whether the body can be re-opened.
 
+import { open } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 
 import {
   type KeystoneSession,
@@ -15,12 +16,62 @@ import {
   parseOpenStackError,
 } from 'keystone-client-ts';
 
+/** A file sent as a request body: read into two reused buffers, so gigabytes cost no garbage. */
+export interface FileBody {
+  path: string;
+}
+
+export const isFileBody = (b: unknown): b is FileBody =>
+  typeof b === 'object' && b !== null && !Buffer.isBuffer(b) && !(b instanceof Readable) && 'path' in b;
+
+const PUMP_CHUNK = 1 << 20;
+
+/**
+ * Writes a file to `dest`, double-buffered: one buffer is read while the
+ * other is written, and a buffer is reused only once its write completed.
+ * Unlike a read stream, nothing is allocated per chunk, so moving a large
+ * file does not feed the garbage collector.
+ */
+export async function pumpFile(
+  dest: Writable,
+  path: string,
+  o: { start?: number; end?: number; stop?: () => boolean } = {},
+): Promise<number> {
+  const fh = await open(path, 'r');
+  const bufs = [Buffer.allocUnsafeSlow(PUMP_CHUNK), Buffer.allocUnsafeSlow(PUMP_CHUNK)];
+  const inFlight: Array<Promise<void> | undefined> = [undefined, undefined];
+  let pos = o.start ?? 0;
+  const end = o.end === undefined ? Infinity : o.end + 1;
+  let sent = 0;
+  let i = 0;
+  try {
+    while (pos < end && !o.stop?.()) {
+      await inFlight[i];
+      const buf = bufs[i] as Buffer;
+      const { bytesRead } = await fh.read(buf, 0, Math.min(PUMP_CHUNK, end - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      sent += bytesRead;
+      inFlight[i] = new Promise<void>((resolve, reject) =>
+        dest.write(buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve())),
+      );
+      // a failed write surfaces when the buffer comes round again, or below
+      inFlight[i]?.catch(() => undefined);
+      i ^= 1;
+    }
+    await Promise.all(inFlight);
+    return sent;
+  } finally {
+    await fh.close();
+  }
+}
+
 export interface DataRequest {
   method: 'GET' | 'PUT';
   url: string;
   headers: Record<string, string>;
   /** request body; sent with backpressure */
-  body?: Readable | Buffer;
+  body?: Readable | Buffer | FileBody;
   /** abort when the socket is idle this long (default 120 s); a slow but moving transfer never times out */
   idleTimeoutMs?: number;
 }
@@ -48,22 +99,33 @@ export function sendDataRequest(r: DataRequest): Promise<IncomingMessage> {
         }),
       );
     };
+    let refused = false;
     const req = (secure ? https : http).request(
       url,
       { method: r.method, headers: r.headers, agent: secure ? agents.https : agents.http },
       (res) => {
         settled = true;
         // Glance may refuse an upload before reading all of it: stop sending.
-        if (r.body instanceof Readable && res.statusCode && res.statusCode >= 300) r.body.unpipe(req);
+        if (res.statusCode && res.statusCode >= 300) {
+          refused = true;
+          if (r.body instanceof Readable) r.body.unpipe(req);
+        }
         resolve(res);
       },
     );
     req.on('error', fail);
-    req.setTimeout(r.idleTimeoutMs ?? 120_000, () => req.destroy(Object.assign(new Error('idle timeout'), { code: 'ETIMEDOUT' })));
+    req.setTimeout(r.idleTimeoutMs ?? 120_000, () =>
+      req.destroy(Object.assign(new Error('idle timeout'), { code: 'ETIMEDOUT' })),
+    );
     if (r.body === undefined) {
       req.end();
     } else if (Buffer.isBuffer(r.body)) {
       req.end(r.body);
+    } else if (isFileBody(r.body)) {
+      pumpFile(req, r.body.path, { stop: () => refused || req.destroyed }).then(
+        () => req.end(),
+        (e: Error) => req.destroy(e),
+      );
     } else {
       const body = r.body;
       body.on('error', (e) => req.destroy(e));
@@ -73,7 +135,11 @@ export function sendDataRequest(r: DataRequest): Promise<IncomingMessage> {
 }
 
 /** Reads at most 64 KiB of an error answer and turns it into OpenStackHttpError. */
-export async function httpErrorFrom(res: IncomingMessage, method: string, url: string): Promise<OpenStackHttpError> {
+export async function httpErrorFrom(
+  res: IncomingMessage,
+  method: string,
+  url: string,
+): Promise<OpenStackHttpError> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -107,7 +173,7 @@ export async function httpErrorFrom(res: IncomingMessage, method: string, url: s
 export interface AuthedDataRequest extends Omit<DataRequest, 'body' | 'headers'> {
   headers?: Record<string, string>;
   /** a factory is called again for the one retry after a 401; a plain stream cannot be retried */
-  body?: Readable | Buffer | (() => Readable);
+  body?: Readable | Buffer | FileBody | (() => Readable);
   userAgent?: string;
   requestId?: string;
 }
@@ -137,7 +203,8 @@ export async function sendAuthed(session: KeystoneSession, r: AuthedDataRequest)
     });
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return res;
-    const retryable = r.body === undefined || Buffer.isBuffer(r.body) || typeof r.body === 'function';
+    const retryable =
+      r.body === undefined || Buffer.isBuffer(r.body) || isFileBody(r.body) || typeof r.body === 'function';
     if (status === 401 && attempt === 0 && retryable) {
       res.resume();
       if (body instanceof Readable) body.destroy();

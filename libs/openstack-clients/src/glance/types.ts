@@ -81,8 +81,7 @@ export interface GlanceImageFilters {
 
 /** One JSON-patch operation (application/openstack-images-v2.1-json-patch). */
 export type GlancePatchOp =
-  | { op: 'add' | 'replace'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+  { op: 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /** What `update` changes: properties or core attributes to set, property names to remove. */
 export interface GlanceImageChanges {
@@ -110,8 +109,12 @@ export interface GlanceDataDownload {
   checksum: string | undefined;
 }
 
-/** Image data to upload: a stream (sent once), bytes, or a factory (re-opened if a retry is needed). */
-export type GlanceUploadBody = Readable | Buffer | (() => Readable);
+/**
+ * Image data to upload: a stream (sent once), bytes, a factory (re-opened if
+ * a retry is needed), or a file by path (read into reused buffers: the
+ * cheapest way to send gigabytes).
+ */
+export type GlanceUploadBody = Readable | Buffer | { path: string } | (() => Readable);
 
 export interface GlanceUploadOptions {
   /** exact size when known: sent as Content-Length instead of chunked encoding */

@@ -13,7 +13,12 @@ function setup(handler: (req: FakeRequest) => FakeReply) {
   };
   const session = new KeystoneSession({
     authUrl: 'http://keystone.example/v3',
-    auth: new PasswordAuth({ username: 'u', userDomainName: 'Default', password: 'p', scope: { projectId: 'p1' } }),
+    auth: new PasswordAuth({
+      username: 'u',
+      userDomainName: 'Default',
+      password: 'p',
+      scope: { projectId: 'p1' },
+    }),
     adapter: ks.adapter,
   });
   const nova = new NovaClient(session, { adapter: ks.adapter, microversion: '2.37' });
@@ -113,5 +118,82 @@ describe('NovaClient', () => {
     await expect(nova.findKeypair('kp1')).resolves.toMatchObject({ name: 'kp1' });
     await expect(nova.findKeypair('other')).resolves.toBeUndefined();
     await expect(nova.findKeypair('boom')).rejects.toMatchObject({ status: 500 });
+  });
+
+  it('sends scheduler hints beside the server, and none when empty', async () => {
+    const { nova, seen } = setup(() => ({ status: 202, data: { server: { id: 'abc', links: [] } } }));
+    await nova.createServer({
+      name: 'n',
+      imageRef: 'i',
+      flavorRef: 'f',
+      networks: [{ uuid: 'net1', fixed_ip: '10.0.0.5' }],
+      availabilityZone: 'az1',
+      schedulerHints: { different_host: ['s1'] },
+    });
+    await nova.createServer({
+      name: 'n',
+      imageRef: 'i',
+      flavorRef: 'f',
+      networks: 'none',
+      schedulerHints: {},
+    });
+    const first = seen[0]!.body as Record<string, Record<string, unknown>>;
+    expect(first['os:scheduler_hints']).toEqual({ different_host: ['s1'] });
+    expect(first.server!.availability_zone).toBe('az1');
+    expect(first.server!.networks).toEqual([{ uuid: 'net1', fixed_ip: '10.0.0.5' }]);
+    expect(seen[1]!.body).not.toHaveProperty('os:scheduler_hints');
+  });
+
+  it('renames, rebuilds with new user data, and runs simple actions', async () => {
+    const { nova, seen } = setup((req) =>
+      req.method === 'PUT'
+        ? { status: 200, data: { server: server('s1', { name: 'renamed' }) } }
+        : { status: 202, data: '' },
+    );
+    const renamed = await nova.renameServer('s1', 'renamed');
+    expect(renamed.name).toBe('renamed');
+    expect(seen[0]!.body).toEqual({ server: { name: 'renamed' } });
+    expect(seen[0]!.url).toBe('http://nova.example/v2.1/servers/s1');
+    await expect(
+      nova.rebuildServer('s1', { imageRef: 'img', userData: '#container-spec\n{}' }),
+    ).rejects.toThrow(/needs compute microversion 2.57/);
+    await nova.rebuildServer('s1', { imageRef: 'img' });
+    expect(seen[1]!.body).toEqual({ rebuild: { imageRef: 'img' } });
+    await nova.serverAction('s1', 'suspend');
+    expect(seen[2]!.url).toBe('http://nova.example/v2.1/servers/s1/action');
+    expect(seen[2]!.body).toEqual({ suspend: null });
+  });
+
+  it('rebuilds with base64 user data at 2.57 and later', async () => {
+    const ks = new FakeKeystone();
+    const seen: FakeRequest[] = [];
+    ks.serviceHandler = (req) => {
+      seen.push(req);
+      return { status: 202, data: '' };
+    };
+    const session = new KeystoneSession({
+      authUrl: 'http://keystone.example/v3',
+      auth: new PasswordAuth({
+        username: 'u',
+        userDomainName: 'Default',
+        password: 'p',
+        scope: { projectId: 'p1' },
+      }),
+      adapter: ks.adapter,
+    });
+    const nova = new NovaClient(session, { adapter: ks.adapter, microversion: '2.61' });
+    await nova.rebuildServer('s1', { imageRef: 'img', userData: 'hello', name: 'n2' });
+    const body = seen[0]!.body as { rebuild: Record<string, string> };
+    expect(seen[0]!.headers['openstack-api-version']).toBe('compute 2.61');
+    expect(body.rebuild.name).toBe('n2');
+    expect(Buffer.from(body.rebuild.user_data!, 'base64').toString()).toBe('hello');
+  });
+
+  it('reads the console output, whole or its last lines', async () => {
+    const { nova, seen } = setup(() => ({ status: 200, data: { output: 'a\nb\n' } }));
+    await expect(nova.consoleOutput('s1', 2)).resolves.toBe('a\nb\n');
+    await nova.consoleOutput('s1');
+    expect(seen[0]!.body).toEqual({ 'os-getConsoleOutput': { length: 2 } });
+    expect(seen[1]!.body).toEqual({ 'os-getConsoleOutput': {} });
   });
 });

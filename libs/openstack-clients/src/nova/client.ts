@@ -1,16 +1,24 @@
 // A small typed client for Nova's compute API over a keystone-client-ts
-// session: servers (create, show, list, delete), flavors and keypairs. Every
+// session: servers (create, show, list, rename, rebuild, simple actions,
+// console output, delete), flavors and keypairs. Every
 // request carries the pinned microversion, so answers have one shape.
 
-import { createHttpClient, type HttpClientOptions, type KeystoneSession, OpenStackHttpError } from 'keystone-client-ts';
+import {
+  createHttpClient,
+  type HttpClientOptions,
+  type KeystoneSession,
+  OpenStackHttpError,
+} from 'keystone-client-ts';
 
 import type {
   CreatedServer,
   CreateServerRequest,
   Flavor,
   Keypair,
+  RebuildServerRequest,
   Server,
   ServerListFilters,
+  SimpleServerAction,
 } from './types';
 
 /**
@@ -31,6 +39,12 @@ export interface NovaClientOptions {
   requestId?: () => string | undefined;
   /** replaces the network layer (unit tests) */
   adapter?: HttpClientOptions['adapter'];
+}
+
+/** Whether microversion `v` ("2.61") is at least major.minor. */
+function atLeast(v: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = v.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
 }
 
 /** Nova said 404 for the server, flavor or keypair asked for. */
@@ -74,8 +88,50 @@ export class NovaClient {
     if (req.metadata) server.metadata = req.metadata;
     if (req.keyName) server.key_name = req.keyName;
     if (req.availabilityZone) server.availability_zone = req.availabilityZone;
-    const { data } = await this.http.post<{ server: CreatedServer }>('/servers', { server });
+    const body: Record<string, unknown> = { server };
+    if (req.schedulerHints && Object.keys(req.schedulerHints).length)
+      body['os:scheduler_hints'] = req.schedulerHints;
+    const { data } = await this.http.post<{ server: CreatedServer }>('/servers', body);
     return data.server;
+  }
+
+  /** Renames the server (PUT /servers/{id}); nothing else of it changes. */
+  async renameServer(id: string, name: string): Promise<Server> {
+    const { data } = await this.http.put<{ server: Server }>(`/servers/${encodeURIComponent(id)}`, {
+      server: { name },
+    });
+    return data.server;
+  }
+
+  /**
+   * Rebuilds the server in place: same id, ports and addresses, a fresh
+   * boot from the image. New user data needs microversion 2.57 or later.
+   */
+  async rebuildServer(id: string, req: RebuildServerRequest): Promise<void> {
+    const rebuild: Record<string, unknown> = { imageRef: req.imageRef };
+    if (req.name !== undefined) rebuild.name = req.name;
+    if (req.userData !== undefined) {
+      if (!atLeast(this.microversion, 2, 57)) {
+        throw new Error(
+          `rebuilding with new user data needs compute microversion 2.57, the client pins ${this.microversion}`,
+        );
+      }
+      rebuild.user_data = Buffer.from(req.userData, 'utf8').toString('base64');
+    }
+    await this.http.post(`/servers/${encodeURIComponent(id)}/action`, { rebuild });
+  }
+
+  /** An action without arguments: suspend, resume, pause, unpause, os-start, os-stop. */
+  async serverAction(id: string, action: SimpleServerAction): Promise<void> {
+    await this.http.post(`/servers/${encodeURIComponent(id)}/action`, { [action]: null });
+  }
+
+  /** The server's console log (for Berth: the container's output); the last `lines` lines when given. */
+  async consoleOutput(id: string, lines?: number): Promise<string> {
+    const { data } = await this.http.post<{ output: string }>(`/servers/${encodeURIComponent(id)}/action`, {
+      'os-getConsoleOutput': lines === undefined ? {} : { length: lines },
+    });
+    return data.output;
   }
 
   async getServer(id: string): Promise<Server> {

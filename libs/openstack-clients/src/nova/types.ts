@@ -56,6 +56,24 @@ export interface Server {
   'OS-EXT-STS:power_state'?: number;
   /** only for admins */
   'OS-EXT-SRV-ATTR:host'?: string | null;
+  /** a hash of the host, unique per project: servers with equal hostId share a host */
+  hostId?: string;
+  'OS-EXT-AZ:availability_zone'?: string;
+  /** the image booted ("" for volume-booted servers) */
+  image?: { id: string } | '';
+  /** 2.47+: the flavor as it was at boot; before: a link to it */
+  flavor?: ServerFlavor | { id: string };
+}
+
+/** The flavor embedded in a server at microversion 2.47 and later. */
+export interface ServerFlavor {
+  original_name: string;
+  ram: number;
+  vcpus: number;
+  disk: number;
+  ephemeral?: number;
+  swap?: number;
+  extra_specs?: Record<string, string>;
 }
 
 /** A new server's networks: "none", "auto" (2.37+), or explicit ports/networks. */
@@ -71,7 +89,19 @@ export interface CreateServerRequest {
   metadata?: Record<string, string>;
   keyName?: string;
   availabilityZone?: string;
+  /** `os:scheduler_hints`: same_host, different_host, group, query... */
+  schedulerHints?: Record<string, string | string[]>;
 }
+
+export interface RebuildServerRequest {
+  imageRef: string;
+  /** replaces the server's user data (2.57+); plain text, base64-encoded by the client */
+  userData?: string;
+  name?: string;
+}
+
+/** Server actions without arguments (POST /servers/{id}/action {"<action>": null}). */
+export type SimpleServerAction = 'suspend' | 'resume' | 'pause' | 'unpause' | 'os-start' | 'os-stop';
 
 export interface CreatedServer {
   id: string;

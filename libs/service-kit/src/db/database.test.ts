@@ -37,6 +37,17 @@ describe('openDatabase (SQLite)', () => {
     await b.close();
   });
 
+  it('keeps its migration bookkeeping in the table it is given (services sharing a database)', async () => {
+    const m = await openDatabase<DB>('sqlite://', { migrations, migrationTable: 'svc_migration' });
+    const tables = await sql<{
+      name: string;
+    }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`.execute(m.db);
+    const names = tables.rows.map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(['items', 'svc_migration', 'svc_migration_lock']));
+    expect(names).not.toContain('kysely_migration');
+    await m.close();
+  });
+
   it('supports an in-memory database', async () => {
     const m = await openDatabase<DB>('sqlite://', { migrations });
     await m.db.insertInto('items').values({ id: 'x', n: 2 }).execute();
