@@ -181,7 +181,9 @@ export class KeystoneSession {
   /** A handed-over token: held without asking Keystone (see PresentedTokenAuth). */
   private holdPresented(token: string, now: number): AccessInfo {
     const expiresAt = this.auth.expiresAt ?? new Date(now + 3600_000);
-    const access = new AccessInfo(token, { token: { expires_at: expiresAt.toISOString(), methods: ['token'] } });
+    const access = new AccessInfo(token, {
+      token: { expires_at: expiresAt.toISOString(), methods: ['token'] },
+    });
     this.held = { access, localExpiresAt: expiresAt.getTime(), renewAt: expiresAt.getTime() };
     return access;
   }

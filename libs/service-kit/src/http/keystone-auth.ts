@@ -44,7 +44,10 @@ export function keystoneAuthenticator(validator: TokenValidator) {
   return async (request: FastifyRequest): Promise<RequestContext> => {
     const result = await validator.authenticate(request.headers);
     if (result.ok) {
-      request.log = request.log.child({ user_id: result.context.userId, project_id: result.context.projectId });
+      request.log = request.log.child({
+        user_id: result.context.userId,
+        project_id: result.context.projectId,
+      });
       return result.context;
     }
     throw new ApiError(
@@ -59,6 +62,7 @@ export function keystoneAuthenticator(validator: TokenValidator) {
 
 /** The validated caller of a route that is not public. */
 export function callerOf(request: FastifyRequest): RequestContext {
-  if (!request.auth) throw new ApiError(401, 'Unauthorized', 'The request you have made requires authentication.');
+  if (!request.auth)
+    throw new ApiError(401, 'Unauthorized', 'The request you have made requires authentication.');
   return request.auth as RequestContext;
 }
