@@ -23,7 +23,7 @@ state_path = /var/lib/nova
 compute_driver = $NOVA_COMPUTE_DRIVER
 enabled_apis = osapi_compute
 osapi_compute_listen = 127.0.0.1
-osapi_compute_workers = 1
+osapi_compute_workers = 3
 metadata_workers = 1
 instance_name_template = instance-%08x
 [api]
@@ -79,8 +79,10 @@ EOT
   fi
   start_bg nova-conductor nova-conductor --config-file /etc/nova/nova.conf
   start_bg nova-scheduler nova-scheduler --config-file /etc/nova/nova.conf
+  # 3 single-threaded workers (as devstack runs it): a burst of concurrent
+  # boots otherwise queues behind one slow request
   start_bg nova-api uwsgi --plugin python3 --http-socket 127.0.0.1:8774 --wsgi-file /usr/bin/nova-api-wsgi \
-    --processes 1 --threads 2 --lazy-apps --master --die-on-term --add-header "Connection: close"
+    --processes 3 --threads 1 --lazy-apps --master --die-on-term --add-header "Connection: close"
   local h; for h in $NOVA_PRE_COMPUTE_HOOKS; do "$h" || return 1; done
   nova_compute_start || return 1
   wait_http http://127.0.0.1:8774/ 120 || return 1
