@@ -8,6 +8,8 @@ BERTH_COMPONENTS+=" nova_driver"
 BERTH_SERVICES+=" berth-nova-agent"
 NOVA_COMPUTE_DRIVER=berth.BerthDriver
 NOVA_PRE_COMPUTE_HOOKS+=" berth_nova_driver_agent_up"
+# a new shim needs a nova-compute restart
+NOVA_COMPUTE_STAMP_FILES+=" $BERTH_ROOT/nova-driver/python/berth/driver.py"
 NOVA_EXTRA_CPU_CONF="[DEFAULT]
 # containers deleted in Nova while the agent was away are removed at the next poll
 running_deleted_instance_action = reap

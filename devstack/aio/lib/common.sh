@@ -51,10 +51,26 @@ alive() { [ -s "$AIO_RUN/$1.pid" ] && kill -0 "$(cat "$AIO_RUN/$1.pid")" 2>/dev/
 # stdio is detached (and fd 3 closed) so no caller ever waits on a service.
 start_bg() {
   local name=$1; shift
+  STARTED=no   # tells the caller whether it had to start it
   if alive "$name"; then return 0; fi
   setsid nohup "$@" >>"$AIO_LOG/$name.log" 2>&1 </dev/null 3>&- 4>&- &
   echo $! >"$AIO_RUN/$name.pid"
+  STARTED=yes
   say "started $name (pid $!, log $AIO_LOG/$name.log)"
+}
+
+# start_conf NAME "CONFIG FILES" CMD... : start_bg that also restarts a
+# running service whose configuration changed since it started (services
+# read their config once; a rewritten file would otherwise never apply)
+start_conf() {
+  local name=$1 files=$2; shift 2
+  local stamp; stamp=$(cat $files 2>/dev/null | md5sum | cut -d' ' -f1)
+  if alive "$name" && [ "$(cat "$AIO_RUN/$name.conf-stamp" 2>/dev/null)" != "$stamp" ]; then
+    say "$name: configuration changed, restarting"
+    stop_bg "$name"
+  fi
+  echo "$stamp" >"$AIO_RUN/$name.conf-stamp"
+  start_bg "$name" "$@"
 }
 
 # stop_bg NAME : TERM the service's process group, KILL after 10 s

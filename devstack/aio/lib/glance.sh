@@ -49,9 +49,10 @@ update = @
 delete = @
 EOT
   ks_register user:glance endpoint:glance:image:http://127.0.0.1:9292 >/dev/null || return 1
-  alive glance-api && return 0
-  run_logged glance-manage glance-manage --config-file /etc/glance/glance-api.conf db_sync || return 1
-  start_bg glance-api glance-api --config-file /etc/glance/glance-api.conf
+  alive glance-api || run_logged glance-manage glance-manage --config-file /etc/glance/glance-api.conf db_sync || return 1
+  # the property protections above are part of the config: a running glance-api must pick them up
+  start_conf glance-api "/etc/glance/glance-api.conf /etc/glance/property-protections.conf" \
+    glance-api --config-file /etc/glance/glance-api.conf
   wait_http http://127.0.0.1:9292/healthcheck 120
 }
 

@@ -43,15 +43,16 @@ EOT
     domain_admin:heat:heat_domain_admin role:heat_stack_owner role:heat_stack_user >/dev/null || return 1
   alive heat-engine || run_logged heat-manage heat-manage --config-file /etc/heat/heat.conf db_sync || return 1
   heat_engine_start || return 1
-  start_bg heat-api heat-api --config-file /etc/heat/heat.conf
+  start_conf heat-api /etc/heat/heat.conf heat-api --config-file /etc/heat/heat.conf
   wait_http http://127.0.0.1:8004/ 120
 }
 
-# heat-engine loads plugin_dirs once, at start: a plugin change needs a restart
+# heat-engine loads plugin_dirs once, at start: a changed plugin restarts it
 heat_engine_start() {
-  alive heat-engine && return 0
+  local files; files="/etc/heat/heat.conf $(find $HEAT_PLUGIN_DIR -type f -name '*.py' 2>/dev/null | sort | tr '\n' ' ')"
   local off; off=$(log_lines heat-engine)
-  start_bg heat-engine heat-engine --config-file /etc/heat/heat.conf
+  start_conf heat-engine "$files" heat-engine --config-file /etc/heat/heat.conf
+  [ "$STARTED" = yes ] || return 0
   wait_log heat-engine "$off" 'Starting engine_worker|Starting 1 workers|engine_worker' 120
 }
 heat_engine_restart() { stop_bg heat-engine; heat_engine_start; }

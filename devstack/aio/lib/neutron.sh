@@ -88,20 +88,18 @@ neutron_up() {
   mkdir -p /var/lib/neutron/lock
   neutron_conf
   ks_register user:neutron endpoint:neutron:network:http://127.0.0.1:9696 >/dev/null || return 1
-  if alive neutron-server; then neutron_agent_up && neutron_demo_network; return; fi
-  run_logged neutron-manage neutron-db-manage --config-file /etc/neutron/neutron.conf \
+  alive neutron-server || run_logged neutron-manage neutron-db-manage --config-file /etc/neutron/neutron.conf \
     --config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade heads || return 1
-  start_bg neutron-server /usr/bin/neutron-server --config-file /etc/neutron/neutron.conf \
+  start_conf neutron-server "/etc/neutron/neutron.conf /etc/neutron/plugins/ml2/ml2_conf.ini" /usr/bin/neutron-server --config-file /etc/neutron/neutron.conf \
     --config-file /etc/neutron/plugins/ml2/ml2_conf.ini
   wait_http http://127.0.0.1:9696/ 120 && neutron_agent_up && neutron_demo_network
 }
 
 neutron_agent_up() {
   $PY "$AIO_DIR/lib/neutron_arp_protect_fix.py" $ARP_PROTECT >>"$AIO_LOG/neutron-manage.log" || return 1
-  if ! alive neutron-linuxbridge-agent; then
-    start_bg neutron-linuxbridge-agent /usr/bin/neutron-linuxbridge-agent --config-file /etc/neutron/neutron.conf \
-      --config-file /etc/neutron/plugins/ml2/ml2_conf.ini --config-file $NEUTRON_LB_INI
-  fi
+  start_conf neutron-linuxbridge-agent "/etc/neutron/neutron.conf /etc/neutron/plugins/ml2/ml2_conf.ini $NEUTRON_LB_INI $ARP_PROTECT" \
+    /usr/bin/neutron-linuxbridge-agent --config-file /etc/neutron/neutron.conf \
+    --config-file /etc/neutron/plugins/ml2/ml2_conf.ini --config-file $NEUTRON_LB_INI
   # bound ports need the agent alive in the server's agent list
   local i
   for i in $(seq 90); do

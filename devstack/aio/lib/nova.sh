@@ -10,6 +10,7 @@ NOVA_COMPUTE_DRIVER=${NOVA_COMPUTE_DRIVER:-fake.FakeDriver}
 NOVA_PRE_COMPUTE_HOOKS=${NOVA_PRE_COMPUTE_HOOKS:-}
 NOVA_COMPUTE_PY='import sys; sys.argv[0] = "nova-compute"; from nova.cmd.compute import main; sys.exit(main())'
 NOVA_EXTRA_CPU_CONF=${NOVA_EXTRA_CPU_CONF:-}   # extra [section] lines for nova-cpu.conf (set by berth.sh)
+NOVA_COMPUTE_STAMP_FILES=${NOVA_COMPUTE_STAMP_FILES:-}  # more files whose change restarts nova-compute
 
 nova_install() { apt_install nova-api nova-conductor nova-scheduler; }
 
@@ -67,6 +68,13 @@ connection = $(db_url nova_api)
 connection = $(db_url nova)
 EOT
   } | put_conf /etc/nova/nova.conf
+  # nova-api is a WSGI app under uwsgi: its AMQP heartbeat must run in a
+  # native thread, or idle workers miss heartbeats, RabbitMQ drops their
+  # connections and later RPC calls (console log, attach interface) time out
+  cat >/etc/nova/nova-api.conf <<EOT
+[oslo_messaging_rabbit]
+heartbeat_in_pthread = true
+EOT
   ks_register user:nova endpoint:nova:compute:http://127.0.0.1:8774/v2.1 >/dev/null || return 1
   local m="nova-manage --config-file /etc/nova/nova.conf"
   if ! alive nova-api; then
@@ -77,11 +85,12 @@ EOT
       run_logged nova-manage $m cell_v2 create_cell --name cell1 --verbose || return 1
     run_logged nova-manage $m db sync || return 1
   fi
-  start_bg nova-conductor nova-conductor --config-file /etc/nova/nova.conf
-  start_bg nova-scheduler nova-scheduler --config-file /etc/nova/nova.conf
+  start_conf nova-conductor /etc/nova/nova.conf nova-conductor --config-file /etc/nova/nova.conf
+  start_conf nova-scheduler /etc/nova/nova.conf nova-scheduler --config-file /etc/nova/nova.conf
   # 3 single-threaded workers (as devstack runs it): a burst of concurrent
   # boots otherwise queues behind one slow request
-  start_bg nova-api uwsgi --plugin python3 --http-socket 127.0.0.1:8774 --wsgi-file /usr/bin/nova-api-wsgi \
+  start_conf nova-api "/etc/nova/nova.conf /etc/nova/nova-api.conf" \
+    env OS_NOVA_CONFIG_FILES="api-paste.ini;nova.conf;nova-api.conf" uwsgi --plugin python3 --http-socket 127.0.0.1:8774 --wsgi-file /usr/bin/nova-api-wsgi \
     --processes 3 --threads 1 --lazy-apps --master --die-on-term --add-header "Connection: close"
   local h; for h in $NOVA_PRE_COMPUTE_HOOKS; do "$h" || return 1; done
   nova_compute_start || return 1
@@ -91,12 +100,9 @@ EOT
 }
 
 nova_compute_start() {
-  # a changed nova-cpu.conf (another compute driver) needs a restart
-  if alive nova-compute && ! cmp -s /etc/nova/nova-cpu.conf "$AIO_RUN/nova-cpu.conf.running"; then
-    stop_bg nova-compute
-  fi
-  cp /etc/nova/nova-cpu.conf "$AIO_RUN/nova-cpu.conf.running"
-  start_bg nova-compute $PY -c "$NOVA_COMPUTE_PY" --config-file /etc/nova/nova-cpu.conf
+  # a changed nova-cpu.conf (another compute driver) or driver shim needs a restart
+  start_conf nova-compute "/etc/nova/nova-cpu.conf $NOVA_COMPUTE_STAMP_FILES" \
+    $PY -c "$NOVA_COMPUTE_PY" --config-file /etc/nova/nova-cpu.conf
 }
 
 # nova-compute is up once its service record reports "up"

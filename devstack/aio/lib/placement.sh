@@ -15,9 +15,8 @@ $(authtoken_section placement)
 connection = $(db_url placement)
 EOT
   ks_register user:placement endpoint:placement:placement:http://127.0.0.1:8778 >/dev/null || return 1
-  alive placement-api && return 0
-  run_logged placement-manage placement-manage --config-file /etc/placement/placement.conf db sync || return 1
-  start_bg placement-api uwsgi --plugin python3 --http-socket 127.0.0.1:8778 --wsgi-file /usr/bin/placement-api \
+  alive placement-api || run_logged placement-manage placement-manage --config-file /etc/placement/placement.conf db sync || return 1
+  start_conf placement-api /etc/placement/placement.conf uwsgi --plugin python3 --http-socket 127.0.0.1:8778 --wsgi-file /usr/bin/placement-api \
     --processes 1 --threads 2 --lazy-apps --master --die-on-term --add-header "Connection: close"
   wait_http http://127.0.0.1:8778/ 60
 }

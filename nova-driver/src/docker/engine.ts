@@ -81,6 +81,9 @@ export interface HostConfig {
   CapDrop?: string[];
   Privileged?: boolean;
   SecurityOpt?: string[];
+  /** [] unmasks /proc and /sys paths (the CLI's systempaths=unconfined) */
+  MaskedPaths?: string[];
+  ReadonlyPaths?: string[];
   ReadonlyRootfs?: boolean;
   Init?: boolean;
   Dns?: string[];

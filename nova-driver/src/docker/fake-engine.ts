@@ -162,6 +162,12 @@ export class FakeEngine implements ContainerEngine {
     }
     const image = this.findImage(spec.Image);
     if (!image) throw new EngineError(404, `No such image: ${spec.Image}`);
+    // as dockerd: only these security options exist in the Engine API (systempaths= is a CLI flag)
+    for (const o of spec.HostConfig.SecurityOpt ?? []) {
+      if (!/^(seccomp|apparmor|label)[=:]|^no-new-privileges(:true|:false)?$/.test(o)) {
+        throw new EngineError(500, `invalid --security-opt 2: "${o}"`);
+      }
+    }
     const mode = spec.HostConfig.NetworkMode ?? 'default';
     // as dockerd: the container whose network is joined must exist at create, and run at start
     if (mode.startsWith('container:')) this.find(mode.slice('container:'.length));

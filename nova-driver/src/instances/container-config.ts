@@ -132,7 +132,11 @@ export function workloadCreateSpec(
     // the host's capabilities, unconfined profiles, a writable cgroup tree,
     // /var/lib/docker on a volume rather than on overlay
     host.CapAdd = [...new Set([...o.hostCapabilities, ...spec.capAdd])];
-    host.SecurityOpt = ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined'];
+    host.SecurityOpt = ['seccomp=unconfined', 'apparmor=unconfined'];
+    // what `docker run --security-opt systempaths=unconfined` sends: the
+    // Engine API itself has no such security option (dockerd answers 500)
+    host.MaskedPaths = [];
+    host.ReadonlyPaths = [];
     host.Mounts = [
       ...(host.Mounts ?? []),
       { Type: 'bind', Source: '/sys/fs/cgroup', Target: '/sys/fs/cgroup', ReadOnly: false },

@@ -164,7 +164,9 @@ describe('InstanceManager', () => {
     await m.spawn(inst, image, [], true, caller);
     const w = (await engine.inspectContainer(containerName(inst.uuid, 'workload')))!;
     expect(w.hostConfig.CapAdd).toEqual(['CHOWN', 'SYS_ADMIN']);
-    expect(w.hostConfig.SecurityOpt).toContain('seccomp=unconfined');
+    expect(w.hostConfig.SecurityOpt).toEqual(['seccomp=unconfined', 'apparmor=unconfined']);
+    expect(w.hostConfig.MaskedPaths).toEqual([]);
+    expect(w.hostConfig.ReadonlyPaths).toEqual([]);
     expect(w.hostConfig.Mounts).toContainEqual({
       Type: 'volume',
       Source: `nova-${inst.uuid}-docker`,
