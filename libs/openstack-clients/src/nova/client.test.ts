@@ -192,7 +192,7 @@ describe('NovaClient', () => {
   it('reads the console output, whole or its last lines', async () => {
     const { nova, seen } = setup(() => ({ status: 200, data: { output: 'a\nb\n' } }));
     await expect(nova.consoleOutput('s1', 2)).resolves.toBe('a\nb\n');
-    await nova.consoleOutput('s1');
+    await nova.consoleOutput('s1', undefined, { timeoutMs: 5000 });
     expect(seen[0]!.body).toEqual({ 'os-getConsoleOutput': { length: 2 } });
     expect(seen[1]!.body).toEqual({ 'os-getConsoleOutput': {} });
   });

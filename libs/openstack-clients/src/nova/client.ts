@@ -126,11 +126,17 @@ export class NovaClient {
     await this.http.post(`/servers/${encodeURIComponent(id)}/action`, { [action]: null });
   }
 
-  /** The server's console log (for Berth: the container's output); the last `lines` lines when given. */
-  async consoleOutput(id: string, lines?: number): Promise<string> {
-    const { data } = await this.http.post<{ output: string }>(`/servers/${encodeURIComponent(id)}/action`, {
-      'os-getConsoleOutput': lines === undefined ? {} : { length: lines },
-    });
+  /**
+   * The server's console log (for Berth: the container's output); the last
+   * `lines` lines when given. `timeoutMs` bounds this call alone (Nova waits
+   * for the compute host, up to its RPC timeout, before it answers).
+   */
+  async consoleOutput(id: string, lines?: number, options: { timeoutMs?: number } = {}): Promise<string> {
+    const { data } = await this.http.post<{ output: string }>(
+      `/servers/${encodeURIComponent(id)}/action`,
+      { 'os-getConsoleOutput': lines === undefined ? {} : { length: lines } },
+      options.timeoutMs ? { timeout: options.timeoutMs } : {},
+    );
     return data.output;
   }
 
