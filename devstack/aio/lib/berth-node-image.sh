@@ -26,7 +26,7 @@ NODE_IMAGE_PACKAGES="docker.io iproute2 ca-certificates curl jq openssl socat"
 # binaries no node runs: libnetwork's test tools, containerd's CLI and its v1 shims
 NODE_IMAGE_DROP="usr/bin/dnet usr/sbin/ovrouter usr/bin/ctr usr/bin/containerd-shim usr/bin/containerd-shim-runc-v1"
 # bump when the rootfs recipe below changes (it is part of the cache key)
-NODE_IMAGE_RECIPE=1
+NODE_IMAGE_RECIPE=2
 NODE_IMAGE_DIR=$AIO_STATE/node-image
 NODE_IMAGE_SRC=$AIO_DIR/node-image
 NODE_FLAVOR=${NODE_FLAVOR:-berth.node}
@@ -47,16 +47,18 @@ berth_node_image_rootfs() {
   if [ -s "$tar" ] && [ "${NODE_IMAGE_REBUILD:-no}" != yes ]; then echo "$tar"; return 0; fi
   local t0 root log=$AIO_LOG/node-image.log; t0=$(now)
   mkdir -p "$NODE_IMAGE_DIR/debs"
-  # the host's apt cache already holds docker.io, containerd, runc...: no second download
-  # (hard links: free, and never a copy of the whole cache; debootstrap checks every file it uses)
-  local f; for f in /var/cache/apt/archives/*.deb; do
-    [ -e "$f" ] && [ ! -e "$NODE_IMAGE_DIR/debs/${f##*/}" ] && { ln "$f" "$NODE_IMAGE_DIR/debs/" 2>/dev/null || break; }
+  # the host's apt cache already holds the biggest ones (the host runs docker.io): hard links,
+  # no second download (debootstrap checks each file against the archive's checksums)
+  local f; for f in /var/cache/apt/archives/{docker.io,containerd,runc,tini}_*.deb; do
+    [ -e "$f" ] && [ ! -e "$NODE_IMAGE_DIR/debs/${f##*/}" ] && { ln "$f" "$NODE_IMAGE_DIR/debs/" 2>/dev/null || cp "$f" "$NODE_IMAGE_DIR/debs/"; }
   done
   root=$(mktemp -d "$NODE_IMAGE_DIR/build.XXXXXX")
   say "node image: debootstrap $NODE_IMAGE_SUITE ($NODE_IMAGE_PACKAGES) into $root (log $log)" >&2
-  # shellcheck disable=SC2086
-  if ! debootstrap --variant=minbase --include="${NODE_IMAGE_PACKAGES// /,}" \
-    --cache-dir="$NODE_IMAGE_DIR/debs" "$NODE_IMAGE_SUITE" "$root" "$NODE_IMAGE_MIRROR" >>"$log" 2>&1; then
+  # two stages, so that dpkg runs without fsync (a throw-away tree: 29 s instead of 65 s here)
+  if ! { debootstrap --foreign --variant=minbase --include="${NODE_IMAGE_PACKAGES// /,}" \
+      --cache-dir="$NODE_IMAGE_DIR/debs" "$NODE_IMAGE_SUITE" "$root" "$NODE_IMAGE_MIRROR" &&
+      echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/berth-build-unsafe-io" &&
+      chroot "$root" /debootstrap/debootstrap --second-stage; } >>"$log" 2>&1; then
     say "debootstrap failed:" >&2; tail -20 "$log" >&2; _node_image_rm_root "$root"; return 1
   fi
   say "node image: debootstrap done ($(elapsed "$t0") s); applying updates and security fixes" >&2
@@ -72,13 +74,17 @@ berth_node_image_rootfs() {
   echo "$tar"
 }
 
-_node_image_rm_root() { umount "$1/proc" 2>/dev/null; rm -rf --one-file-system "$1"; }
+# a build tree goes with whatever is still mounted in it unmounted first
+_node_image_rm_root() {
+  findmnt -R -n -l -o TARGET "$1" 2>/dev/null | sort -r | xargs -r umount -l 2>/dev/null
+  rm -rf --one-file-system "$1"
+}
 
 # bookworm-updates and bookworm-security on top of the release debootstrap installed
 _node_image_update() {
   local root=$1 rc=0
+  # debootstrap just installed the release as it is now: only the two update suites are news
   cat >"$root/etc/apt/sources.list" <<EOT
-deb $NODE_IMAGE_MIRROR $NODE_IMAGE_SUITE main
 deb $NODE_IMAGE_MIRROR $NODE_IMAGE_SUITE-updates main
 deb $NODE_IMAGE_SECURITY_MIRROR $NODE_IMAGE_SUITE-security main
 EOT
@@ -89,6 +95,11 @@ EOT
   chroot "$root" apt-get update -q && chroot "$root" apt-get -y -q --no-install-recommends upgrade || rc=1
   umount "$root/var/cache/apt/archives" "$root/proc"
   rm -f "$root/usr/sbin/policy-rc.d"
+  cat >"$root/etc/apt/sources.list" <<EOT
+deb $NODE_IMAGE_MIRROR $NODE_IMAGE_SUITE main
+deb $NODE_IMAGE_MIRROR $NODE_IMAGE_SUITE-updates main
+deb $NODE_IMAGE_SECURITY_MIRROR $NODE_IMAGE_SUITE-security main
+EOT
   return $rc
 }
 
@@ -98,7 +109,8 @@ _node_image_trim() {
   rm -rf "$root"/usr/share/{doc,man,info,lintian}/* "$root"/usr/share/locale/* \
     "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/archives/partial/* \
     "$root"/var/lib/apt/lists/* "$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old "$root"/tmp/* \
-    "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/etc/hostname
+    "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/etc/hostname "$root"/etc/dpkg/dpkg.cfg.d/berth-build-unsafe-io \
+    "$root"/debootstrap
   for p in $NODE_IMAGE_DROP; do rm -f "${root:?}/$p"; done
   : >"$root/etc/machine-id"
   # and packages installed later in a node leave them out too
@@ -142,6 +154,10 @@ berth_node_image_docker() {
   docker tag "$NODE_IMAGE_REF:$key" "$NODE_IMAGE_REF:latest" &&
     docker save -o "$save.tmp" "$NODE_IMAGE_REF:$key" && mv "$save.tmp" "$save" || return 1
   find "$NODE_IMAGE_DIR" -maxdepth 1 -name 'berth-swarm-node-*.tar' ! -path "$save" -delete
+  # and older builds in the local dockerd
+  local t; for t in $(docker images "$NODE_IMAGE_REF" --format '{{.Tag}}'); do
+    [ "$t" = "$key" ] || [ "$t" = latest ] || docker rmi "$NODE_IMAGE_REF:$t" >/dev/null 2>&1
+  done
   say "node image: $NODE_IMAGE_REF:$key saved as $save ($(du -m "$save" | cut -f1) MiB) in $(elapsed "$t0") s" >&2
   echo "$key"
 }
