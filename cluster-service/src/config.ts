@@ -133,13 +133,20 @@ export const spec = {
   drivers: {
     disabled_drivers: opt.list({ help: 'Driver names not to offer (e.g. swarm_mode)', default: [] }),
   },
+  node_api: {
+    host: opt.string({
+      help: 'Also serve the node report API (only it) on this address, one the cluster nodes can reach (e.g. the host on a provider network); empty: only on [api]',
+      default: '',
+    }),
+    port: opt.int({ help: 'Port of the node report listener', default: 9512, min: 0, max: 65535 }),
+  },
   swarm: {
     os_distros: opt.list({
       help: 'Glance os_distro values of node images the Swarm driver accepts',
       default: ['debian', 'ubuntu', 'fedora-coreos', 'berth-swarm-node'],
     }),
     report_url: opt.string({
-      help: 'URL nodes send their reports to (default: [api] public_url + /node-api/v1/report)',
+      help: 'URL nodes send their reports to (default: the [node_api] listener if set, else [api] public_url + /node-api/v1/report)',
     }),
     api_port: opt.int({
       help: 'Port of the TLS Docker API on managers, unless the template sets apiserver_port',

@@ -5,7 +5,7 @@
 
 import { keystoneFromConfig, openDatabase, ServiceMetrics, type Logger, redactUrl } from '@berth/service-kit';
 
-import { buildApi } from './api/server';
+import { buildApi, buildNodeApi } from './api/server';
 import { CaService } from './certificates/ca-service';
 import { SecretBox } from './certificates/secret-box';
 import { Periodic } from './conductor/periodic';
@@ -71,7 +71,11 @@ export async function startClusterService(config: Config, logger: Logger): Promi
       config.drivers.disabled_drivers,
     ),
     publicUrl: base,
-    reportUrl: config.swarm.report_url || `${base}/node-api/v1/report`,
+    reportUrl:
+      config.swarm.report_url ||
+      (config.node_api.host
+        ? `http://${config.node_api.host}:${config.node_api.port}/node-api/v1/report`
+        : `${base}/node-api/v1/report`),
     poke: (clusterUuid) => runner?.poke(clusterUuid),
   };
 
@@ -92,6 +96,12 @@ export async function startClusterService(config: Config, logger: Logger): Promi
     await app.listen({ host: config.api.host, port: config.api.port });
     logger.info({ url: base, report_url: deps.reportUrl }, 'API listening');
     stops.unshift(() => app.close());
+    if (config.node_api.host) {
+      const nodeApp = buildNodeApi(deps);
+      await nodeApp.listen({ host: config.node_api.host, port: config.node_api.port });
+      logger.info({ host: config.node_api.host, port: config.node_api.port }, 'node report API listening');
+      stops.unshift(() => nodeApp.close());
+    }
   }
   return async () => {
     for (const stop of stops) await stop();

@@ -15,6 +15,24 @@ import { quotaRoutes } from './routes/quotas';
 import { templateRoutes } from './routes/templates';
 import { versionRoutes } from './routes/versions';
 
+/**
+ * The node report API alone, for a listener on the network the cluster nodes
+ * are on: they reach it without reaching the Magnum API (it has no Keystone
+ * auth; each report carries its cluster's secret).
+ */
+export function buildNodeApi(deps: Deps): FastifyInstance {
+  const app = createApiServer({
+    service: 'berth-cluster-service',
+    logger: deps.logger,
+    bodyLimit: deps.config.api.max_request_body_size,
+    renderError: renderMagnumError,
+    ajv: { coerceTypes: false, useDefaults: false, verbose: true },
+    exposeMetrics: false,
+  });
+  nodeApiRoutes(app, deps);
+  return app;
+}
+
 export function buildApi(deps: Deps, validator: TokenValidator, metrics?: ServiceMetrics): FastifyInstance {
   const app = createApiServer({
     service: 'berth-cluster-service',

@@ -34,6 +34,10 @@ berth_cluster_service_up() {
 host = 127.0.0.1
 port = $CLUSTER_SERVICE_PORT
 public_url = $CLUSTER_SERVICE_URL
+[node_api]
+# nodes on the provider network report here (the host's address on it)
+host = $NEUTRON_PUBLIC_HOST_IP
+port = 9512
 [keystone_authtoken]
 www_authenticate_uri = $KS
 auth_url = $KS
@@ -54,13 +58,6 @@ EOT
   chmod 600 $BERTH_ETC/cluster-service.conf
   ks_register "user:$CLUSTER_SERVICE_USER" \
     "endpoint:berth-cluster-service:container-infra:$CLUSTER_SERVICE_URL/v1" >/dev/null || return 1
-  # a new build or config needs a restart
-  local stamp; stamp=$( { cat $BERTH_ETC/cluster-service.conf; find "$BERTH_ROOT"/cluster-service/dist "$BERTH_ROOT"/libs/*/dist -name "*.js" -exec md5sum {} +; } 2>/dev/null | md5sum)
-  if alive berth-cluster-service && [ "$(cat "$AIO_RUN/berth-cluster-service.stamp" 2>/dev/null)" != "$stamp" ]; then
-    stop_bg berth-cluster-service
-  fi
-  echo "$stamp" >"$AIO_RUN/berth-cluster-service.stamp"
-  alive berth-cluster-service && return 0
   berth_node berth-cluster-service cluster-service/dist/main.js --config-file $BERTH_ETC/cluster-service.conf
   wait_http $CLUSTER_SERVICE_URL/healthcheck 60
 }

@@ -53,16 +53,9 @@ register_on_push = true
 EOT
   ks_register "user:$GLANCE_BRIDGE_USER" \
     "endpoint:berth-glance-bridge:$GLANCE_BRIDGE_SERVICE_TYPE:$GLANCE_BRIDGE_URL" >/dev/null || return 1
-  # a new build or config needs a restart
-  local stamp; stamp=$( { cat $BERTH_ETC/glance-bridge.conf; find "$BERTH_ROOT"/glance-bridge/dist "$BERTH_ROOT"/libs/*/dist -name "*.js" -exec md5sum {} +; } 2>/dev/null | md5sum)
-  if alive berth-glance-bridge && [ "$(cat "$AIO_RUN/berth-glance-bridge.stamp" 2>/dev/null)" != "$stamp" ]; then
-    stop_bg berth-glance-bridge
-  fi
-  echo "$stamp" >"$AIO_RUN/berth-glance-bridge.stamp"
-  alive berth-glance-bridge && return 0
   # a small young generation: blob bytes pass through in 64 KiB buffers, and V8's default 16 MiB
   # semi-spaces let tens of MiB of them pile up between scavenges (RSS) for more GC work (CPU)
-  start_bg berth-glance-bridge node --max-semi-space-size=1 "$BERTH_ROOT/glance-bridge/dist/cli/main.js" \
+  berth_node berth-glance-bridge --max-semi-space-size=1 glance-bridge/dist/cli/main.js \
     --config-file $BERTH_ETC/glance-bridge.conf
   wait_http $GLANCE_BRIDGE_URL/healthcheck 60
 }

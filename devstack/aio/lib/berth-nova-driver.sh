@@ -66,15 +66,9 @@ interface = public
 [database]
 connection = sqlite:////var/lib/berth/nova-agent/agent.db
 EOT
-  # a new build or config needs a restart
-  local stamp; stamp=$( { cat $BERTH_ETC/nova-agent.conf; find "$BERTH_ROOT"/nova-driver/dist "$BERTH_ROOT"/libs/*/dist -name "*.js" -exec md5sum {} +; } 2>/dev/null | md5sum)
-  if alive berth-nova-agent && [ "$(cat "$AIO_RUN/berth-nova-agent.stamp" 2>/dev/null)" != "$stamp" ]; then
-    stop_bg berth-nova-agent
-  fi
-  echo "$stamp" >"$AIO_RUN/berth-nova-agent.stamp"
   local off; off=$(log_lines berth-nova-agent)
-  alive berth-nova-agent && return 0
   berth_node berth-nova-agent nova-driver/dist/main.js --config-file $BERTH_ETC/nova-agent.conf
+  [ "$STARTED" = yes ] || return 0
   wait_log berth-nova-agent "$off" '"serving RPC"' 60
 }
 

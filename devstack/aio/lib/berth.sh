@@ -40,8 +40,20 @@ berth_down() {
   for c in $BERTH_COMPONENTS; do "berth_${c}_down"; done
 }
 
-# berth_node SERVICE SCRIPT ARGS... : run a built Berth entry point in the background
+# berth_node SERVICE [NODE_OPTION...] SCRIPT [ARG...] : run a built Berth entry
+# point (SCRIPT relative to the checkout, e.g. nova-driver/dist/main.js) in the
+# background; a running one is restarted when its package's or the libs'
+# build, or its --config-file, changed. STARTED tells whether it (re)started.
 berth_node() {
-  local name=$1 script=$2; shift 2
-  start_bg "$name" node "$BERTH_ROOT/$script" "$@"
+  local name=$1; shift
+  local a prev="" script="" files=""
+  for a in "$@"; do
+    case $a in */dist/*.js) script=$a ;; esac
+    [ "$prev" = --config-file ] && files+=" $a"
+    prev=$a
+  done
+  [ -n "$script" ] || { say "berth_node $name: no dist/*.js entry point in: $*"; return 1; }
+  files+=" $(find "$BERTH_ROOT/${script%%/dist/*}/dist" "$BERTH_ROOT"/libs/*/dist -name '*.js' 2>/dev/null | sort | tr '\n' ' ')"
+  local args=() ; for a in "$@"; do [ "$a" = "$script" ] && args+=("$BERTH_ROOT/$a") || args+=("$a"); done
+  start_conf "$name" "$files" node "${args[@]}"
 }

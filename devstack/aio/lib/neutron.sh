@@ -13,6 +13,17 @@ ARP_PROTECT=/usr/lib/python3/dist-packages/neutron/plugins/ml2/drivers/linuxbrid
 # the network the demo and the tests put containers on
 NEUTRON_DEMO_NET=private
 NEUTRON_DEMO_CIDR=10.20.0.0/24
+# a flat provider network the host itself is on (as devstack's "public"):
+# servers on it reach host services (the cluster service's node report API)
+# and the host reaches them (a cluster's API address). Its uplink is a veth
+# pair: berth-pub0 keeps the host address, berth-pub1 is physnet1 for the
+# linuxbridge agent (this kernel has no dummy interfaces).
+NEUTRON_PUBLIC_NET=public
+NEUTRON_PUBLIC_CIDR=172.24.4.0/24
+NEUTRON_PUBLIC_HOST_IP=172.24.4.1
+NEUTRON_PUBLIC_POOL=start=172.24.4.10,end=172.24.4.250
+NEUTRON_PUBLIC_HOST_IF=berth-pub0
+NEUTRON_PUBLIC_UPLINK=berth-pub1
 
 neutron_install() { apt_install neutron-server neutron-linuxbridge-agent sudo conntrack ebtables ipset; }
 
@@ -67,7 +78,7 @@ EOT
 [DEFAULT]
 host = $NOVA_HOST
 [linux_bridge]
-physical_interface_mappings =
+physical_interface_mappings = physnet1:$NEUTRON_PUBLIC_UPLINK
 [vxlan]
 enable_vxlan = true
 # VXLAN between hosts goes over local_ip; one host here, so loopback
@@ -95,7 +106,17 @@ neutron_up() {
   wait_http http://127.0.0.1:9696/ 120 && neutron_agent_up && neutron_demo_network
 }
 
+# the veth pair carrying the provider network to the host (recreated after a reboot)
+neutron_provider_link() {
+  ip link show $NEUTRON_PUBLIC_HOST_IF >/dev/null 2>&1 ||
+    ip link add $NEUTRON_PUBLIC_HOST_IF type veth peer name $NEUTRON_PUBLIC_UPLINK || return 1
+  ip link set $NEUTRON_PUBLIC_UPLINK up && ip link set $NEUTRON_PUBLIC_HOST_IF up || return 1
+  ip -o addr show dev $NEUTRON_PUBLIC_HOST_IF | grep -q " $NEUTRON_PUBLIC_HOST_IP/" ||
+    ip addr add $NEUTRON_PUBLIC_HOST_IP/${NEUTRON_PUBLIC_CIDR#*/} dev $NEUTRON_PUBLIC_HOST_IF
+}
+
 neutron_agent_up() {
+  neutron_provider_link || return 1
   $PY "$AIO_DIR/lib/neutron_arp_protect_fix.py" $ARP_PROTECT >>"$AIO_LOG/neutron-manage.log" || return 1
   start_conf neutron-linuxbridge-agent "/etc/neutron/neutron.conf /etc/neutron/plugins/ml2/ml2_conf.ini $NEUTRON_LB_INI $ARP_PROTECT" \
     /usr/bin/neutron-linuxbridge-agent --config-file /etc/neutron/neutron.conf \
@@ -111,8 +132,16 @@ neutron_agent_up() {
   say "neutron-linuxbridge-agent did not report alive"; return 1
 }
 
-# a shared tenant (VXLAN) network for the demo and tests, no router
+# a shared tenant (VXLAN) network for the demo and tests, no router; and the
+# external flat provider network the host is on
 neutron_demo_network() {
+  openstack network show $NEUTRON_PUBLIC_NET >/dev/null 2>&1 ||
+    openstack network create --external --share --provider-network-type flat \
+      --provider-physical-network physnet1 $NEUTRON_PUBLIC_NET -f value -c id >/dev/null || return 1
+  openstack subnet show $NEUTRON_PUBLIC_NET-subnet >/dev/null 2>&1 ||
+    openstack subnet create --network $NEUTRON_PUBLIC_NET --subnet-range $NEUTRON_PUBLIC_CIDR \
+      --gateway $NEUTRON_PUBLIC_HOST_IP --allocation-pool $NEUTRON_PUBLIC_POOL --no-dhcp \
+      $NEUTRON_PUBLIC_NET-subnet -f value -c id >/dev/null || return 1
   openstack network show $NEUTRON_DEMO_NET >/dev/null 2>&1 ||
     openstack network create --share $NEUTRON_DEMO_NET -f value -c id >/dev/null || return 1
   openstack subnet show $NEUTRON_DEMO_NET-subnet >/dev/null 2>&1 ||
