@@ -18,7 +18,8 @@ done
 body=$(head -c "$len")
 answer() { printf 'HTTP/1.0 %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' "$1" "${#2}" "$2"; }
 if [ "$auth" != "Bearer $SINK_SECRET" ]; then answer '401 Unauthorized' '{"error":"wrong secret"}'; exit 0; fi
-printf '%s\n' "$body" >>/srv/reports.jsonl
+# one report per line (nodes send jq's pretty-printed, multi-line JSON)
+printf '%s' "$body" | jq -c . >>/srv/reports.jsonl
 if [ "$(printf '%s' "$body" | jq -r .phase)" = swarm-initialized ]; then
   printf '%s' "$body" | jq -c '{join: {token: .join_tokens.worker, manager_address: .address}}' >/srv/join.tmp &&
     mv /srv/join.tmp /srv/join.json

@@ -122,4 +122,75 @@ describe('NeutronClient', () => {
     expect(isNeutronConflict(err)).toBe(true);
     expect(err).toMatchObject({ code: 'NetworkInUse' });
   });
+
+  it('creates security groups and their rules in bulk under /v2.0/security-groups, and deletes them', async () => {
+    const sg = {
+      id: 'sg1',
+      name: 'c1-swarm',
+      description: 'd',
+      project_id: 'p1',
+      security_group_rules: [],
+    };
+    const { neutron, seen } = setup((req) => {
+      const url = new URL(req.url);
+      if (req.method === 'POST' && url.pathname === '/v2.0/security-groups')
+        return { status: 201, data: { security_group: sg } };
+      if (req.method === 'POST' && url.pathname === '/v2.0/security-group-rules') {
+        const rules = (req.body as { security_group_rules: object[] }).security_group_rules;
+        return {
+          status: 201,
+          data: { security_group_rules: rules.map((r, i) => ({ id: `r${i}`, ...r })) },
+        };
+      }
+      if (req.method === 'GET' && url.pathname === '/v2.0/security-groups')
+        return { status: 200, data: { security_groups: [sg] } };
+      if (req.method === 'GET') return { status: 200, data: { security_group: sg } };
+      if (url.pathname.endsWith('/sg-busy'))
+        return {
+          status: 409,
+          data: {
+            NeutronError: {
+              type: 'SecurityGroupInUse',
+              message: 'Security Group sg-busy in use.',
+              detail: '',
+            },
+          },
+        };
+      if (url.pathname.endsWith('/gone'))
+        return {
+          status: 404,
+          data: { NeutronError: { type: 'SecurityGroupNotFound', message: 'x', detail: '' } },
+        };
+      return { status: 204, data: '' };
+    });
+    expect(await neutron.createSecurityGroup({ name: 'c1-swarm', description: 'd' })).toEqual(sg);
+    expect(seen[0]!.body).toEqual({ security_group: { name: 'c1-swarm', description: 'd' } });
+    const rules = await neutron.createSecurityGroupRules([
+      {
+        security_group_id: 'sg1',
+        direction: 'ingress',
+        protocol: 'tcp',
+        port_range_min: 2376,
+        port_range_max: 2376,
+      },
+      { security_group_id: 'sg1', direction: 'ingress', protocol: 'udp', remote_group_id: 'sg1' },
+    ]);
+    expect(rules.map((r) => r.id)).toEqual(['r0', 'r1']);
+    expect(seen[1]!.url).toBe('http://neutron.example/v2.0/security-group-rules');
+    expect(await neutron.createSecurityGroupRules([])).toEqual([]);
+    expect(seen).toHaveLength(2);
+
+    expect(await neutron.listSecurityGroups({ name: 'c1-swarm', project_id: 'p1' })).toEqual([sg]);
+    const listed = new URL(seen[2]!.url);
+    expect(listed.pathname).toBe('/v2.0/security-groups');
+    expect(listed.searchParams.get('project_id')).toBe('p1');
+    await expect(neutron.findSecurityGroup('sg1')).resolves.toEqual(sg);
+    expect(seen[3]!.url).toBe('http://neutron.example/v2.0/security-groups/sg1');
+
+    await expect(neutron.deleteSecurityGroup('sg1')).resolves.toBe(true);
+    await expect(neutron.deleteSecurityGroup('gone')).resolves.toBe(false);
+    const err = await neutron.deleteSecurityGroup('sg-busy').catch((e: unknown) => e);
+    expect(isNeutronConflict(err)).toBe(true);
+    expect(err).toMatchObject({ code: 'SecurityGroupInUse' });
+  });
 });

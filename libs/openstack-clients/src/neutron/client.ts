@@ -1,6 +1,7 @@
 // A small typed client for Neutron's networking API v2.0 over a
 // keystone-client-ts session: networks, subnets and ports (create, show,
-// list with exact-match filters, update, delete). Acting with a user's
+// list with exact-match filters, update, delete), security groups and their
+// rules (create, show, list, delete). Acting with a user's
 // session, every call is scoped and policed as that user.
 
 import {
@@ -12,10 +13,14 @@ import {
 
 import type {
   CreateNetworkRequest,
+  CreateSecurityGroupRequest,
+  CreateSecurityGroupRuleRequest,
   CreateSubnetRequest,
   Network,
   NeutronFilters,
   Port,
+  SecurityGroup,
+  SecurityGroupRule,
   Subnet,
   UpdateNetworkRequest,
   UpdateSubnetRequest,
@@ -44,8 +49,23 @@ export function isNeutronConflict(e: unknown): boolean {
   return e instanceof OpenStackHttpError && e.status === 409;
 }
 
-type Kind = 'network' | 'subnet' | 'port';
-const PLURAL: Record<Kind, string> = { network: 'networks', subnet: 'subnets', port: 'ports' };
+type Kind = 'network' | 'subnet' | 'port' | 'security_group' | 'security_group_rule';
+/** the collection's key in list answers and bulk bodies */
+const PLURAL: Record<Kind, string> = {
+  network: 'networks',
+  subnet: 'subnets',
+  port: 'ports',
+  security_group: 'security_groups',
+  security_group_rule: 'security_group_rules',
+};
+/** the collection's URL path (Neutron spells the security ones with dashes) */
+const PATH: Record<Kind, string> = {
+  network: 'networks',
+  subnet: 'subnets',
+  port: 'ports',
+  security_group: 'security-groups',
+  security_group_rule: 'security-group-rules',
+};
 
 export class NeutronClient {
   private readonly http: ReturnType<typeof createHttpClient>;
@@ -131,17 +151,44 @@ export class NeutronClient {
     return this.list('port', filters);
   }
 
-  // ---- one shape for every resource: POST/GET/PUT/DELETE /v2.0/<plural>[/<id>] ----
+  // ---- security groups ----
+
+  createSecurityGroup(req: CreateSecurityGroupRequest): Promise<SecurityGroup> {
+    return this.create('security_group', req);
+  }
+  findSecurityGroup(id: string): Promise<SecurityGroup | undefined> {
+    return this.find('security_group', id);
+  }
+  listSecurityGroups(filters: NeutronFilters = {}): Promise<SecurityGroup[]> {
+    return this.list('security_group', filters);
+  }
+  /** Deletes; false when it was already gone. A 409 (SecurityGroupInUse: ports still have it) is thrown. */
+  deleteSecurityGroup(id: string): Promise<boolean> {
+    return this.remove('security_group', id);
+  }
+
+  /**
+   * Adds rules in one request (Neutron's bulk create: all or none). A rule
+   * equal to one the group has is a 409 (SecurityGroupRuleExists).
+   */
+  async createSecurityGroupRules(rules: CreateSecurityGroupRuleRequest[]): Promise<SecurityGroupRule[]> {
+    if (rules.length === 0) return [];
+    const { data } = await this.http.post<{ security_group_rules: SecurityGroupRule[] }>(
+      `/v2.0/${PATH.security_group_rule}`,
+      { security_group_rules: rules },
+    );
+    return data.security_group_rules;
+  }
+
+  // ---- one shape for every resource: POST/GET/PUT/DELETE /v2.0/<path>[/<id>] ----
 
   private async create<T>(kind: Kind, body: object): Promise<T> {
-    const { data } = await this.http.post<Record<string, T>>(`/v2.0/${PLURAL[kind]}`, { [kind]: body });
+    const { data } = await this.http.post<Record<string, T>>(`/v2.0/${PATH[kind]}`, { [kind]: body });
     return data[kind] as T;
   }
 
   private async get<T>(kind: Kind, id: string): Promise<T> {
-    const { data } = await this.http.get<Record<string, T>>(
-      `/v2.0/${PLURAL[kind]}/${encodeURIComponent(id)}`,
-    );
+    const { data } = await this.http.get<Record<string, T>>(`/v2.0/${PATH[kind]}/${encodeURIComponent(id)}`);
     return data[kind] as T;
   }
 
@@ -163,24 +210,21 @@ export class NeutronClient {
     }
     const q = params.toString();
     const plural = PLURAL[kind];
-    const { data } = await this.http.get<Record<string, T[]>>(`/v2.0/${plural}${q ? `?${q}` : ''}`);
+    const { data } = await this.http.get<Record<string, T[]>>(`/v2.0/${PATH[kind]}${q ? `?${q}` : ''}`);
     return data[plural] ?? [];
   }
 
   private async update<T>(kind: Kind, id: string, body: object): Promise<T> {
-    const { data } = await this.http.put<Record<string, T>>(
-      `/v2.0/${PLURAL[kind]}/${encodeURIComponent(id)}`,
-      {
-        [kind]: body,
-      },
-    );
+    const { data } = await this.http.put<Record<string, T>>(`/v2.0/${PATH[kind]}/${encodeURIComponent(id)}`, {
+      [kind]: body,
+    });
     return data[kind] as T;
   }
 
   /** Deletes; false when it was already gone. A 409 (still in use) is thrown. */
   private async remove(kind: Kind, id: string): Promise<boolean> {
     try {
-      await this.http.delete(`/v2.0/${PLURAL[kind]}/${encodeURIComponent(id)}`);
+      await this.http.delete(`/v2.0/${PATH[kind]}/${encodeURIComponent(id)}`);
       return true;
     } catch (e) {
       if (isNeutronNotFound(e)) return false;

@@ -78,5 +78,53 @@ export interface UpdateSubnetRequest {
   enable_dhcp?: boolean;
 }
 
+export interface SecurityGroupRule {
+  id: string;
+  security_group_id: string;
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  /** null: any protocol */
+  protocol: string | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix: string | null;
+  remote_group_id: string | null;
+  project_id: string;
+  description?: string;
+}
+
+export interface SecurityGroup {
+  id: string;
+  name: string;
+  description: string;
+  project_id: string;
+  /** Neutron adds egress-to-anywhere rules (IPv4 and IPv6) to every new group */
+  security_group_rules: SecurityGroupRule[];
+  stateful?: boolean;
+  tags?: string[];
+}
+
+export interface CreateSecurityGroupRequest {
+  name: string;
+  description?: string;
+  /** admins only: create it in another project */
+  project_id?: string;
+}
+
+export interface CreateSecurityGroupRuleRequest {
+  security_group_id: string;
+  direction: 'ingress' | 'egress';
+  /** default IPv4 */
+  ethertype?: 'IPv4' | 'IPv6';
+  /** tcp, udp, icmp... or a number; omitted: any protocol */
+  protocol?: string;
+  port_range_min?: number;
+  port_range_max?: number;
+  /** where traffic may come from (ingress) or go to (egress): a CIDR, or members of a group */
+  remote_ip_prefix?: string;
+  remote_group_id?: string;
+  description?: string;
+}
+
 /** Exact-match filters Neutron applies on list calls. */
 export type NeutronFilters = Record<string, string | string[] | undefined>;

@@ -144,6 +144,16 @@ describe('NovaClient', () => {
     expect(seen[1]!.body).not.toHaveProperty('os:scheduler_hints');
   });
 
+  it('names the security groups of the server as Nova takes them, and none when not given', async () => {
+    const { nova, seen } = setup(() => ({ status: 202, data: { server: { id: 'abc', links: [] } } }));
+    const base = { name: 'n', imageRef: 'i', flavorRef: 'f', networks: [{ uuid: 'net1' }] };
+    await nova.createServer({ ...base, securityGroups: ['c1-swarm', 'default'] });
+    await nova.createServer({ ...base, securityGroups: [] });
+    const first = seen[0]!.body as { server: Record<string, unknown> };
+    expect(first.server.security_groups).toEqual([{ name: 'c1-swarm' }, { name: 'default' }]);
+    expect((seen[1]!.body as { server: object }).server).not.toHaveProperty('security_groups');
+  });
+
   it('renames, rebuilds with new user data, and runs simple actions', async () => {
     const { nova, seen } = setup((req) =>
       req.method === 'PUT'

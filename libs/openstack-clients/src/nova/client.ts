@@ -87,6 +87,7 @@ export class NovaClient {
     if (req.userData !== undefined) server.user_data = Buffer.from(req.userData, 'utf8').toString('base64');
     if (req.metadata) server.metadata = req.metadata;
     if (req.keyName) server.key_name = req.keyName;
+    if (req.securityGroups?.length) server.security_groups = req.securityGroups.map((name) => ({ name }));
     if (req.availabilityZone) server.availability_zone = req.availabilityZone;
     const body: Record<string, unknown> = { server };
     if (req.schedulerHints && Object.keys(req.schedulerHints).length)

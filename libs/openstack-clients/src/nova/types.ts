@@ -88,6 +88,8 @@ export interface CreateServerRequest {
   userData?: string;
   metadata?: Record<string, string>;
   keyName?: string;
+  /** security group names or ids for the server's ports (Nova's default: the project's `default`) */
+  securityGroups?: string[];
   availabilityZone?: string;
   /** `os:scheduler_hints`: same_host, different_host, group, query... */
   schedulerHints?: Record<string, string | string[]>;
