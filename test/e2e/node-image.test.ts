@@ -17,7 +17,6 @@ import {
   NODE_FLAVOR,
   NODE_IMAGE,
   nodeSpec,
-  projectNetwork,
   serverIp,
   SINK_PORT,
   sinkReports,
@@ -26,6 +25,7 @@ import {
   waitNodeReady,
   waitServer,
 } from '../support/node-image';
+import { projectNetwork } from '../support/openstack-resources';
 
 jest.setTimeout(900_000);
 

@@ -8,6 +8,7 @@ import { NovaClient } from '@berth/openstack-clients';
 
 import { testEnv } from '../support/env';
 import { uniqueName } from '../support/keystone-fixture';
+import { projectNetwork } from '../support/openstack-resources';
 
 jest.setTimeout(600_000);
 
@@ -49,21 +50,7 @@ const canPing = async (from: string, ip: string) => {
   }
 };
 
-async function network(name: string, cidr: string): Promise<string> {
-  const net = await openstack<{ id: string }>(f.user, ['network', 'create', uniqueName(name), '-f', 'json']);
-  await openstack(f.user, [
-    'subnet',
-    'create',
-    '--network',
-    net.id,
-    '--subnet-range',
-    cidr,
-    uniqueName(`${name}-sub`),
-    '-f',
-    'json',
-  ]);
-  return net.id;
-}
+const network = (name: string, cidr: string) => projectNetwork(f.user, name, cidr);
 /** `openstack port list --long` rows, as the CLI names the columns */
 interface PortRow {
   ID: string;

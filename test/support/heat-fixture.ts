@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import { KeystoneFixture, uniqueName } from './keystone-fixture';
 import { busyboxTarball } from './nova-fixture';
+import { createFlavor } from './openstack-resources';
 import { adminCredentials, type Credentials, openstack, run, waitFor } from './openstack-cli';
 
 export const HEAT_RESOURCES_URL = process.env.BERTH_HEAT_RESOURCES_URL ?? 'http://127.0.0.1:8788';
@@ -80,22 +81,7 @@ export class HeatFixture {
   }
 
   async makeFlavor(ram: number, vcpus: number, extraSpecs: Record<string, string> = {}): Promise<string> {
-    const name = uniqueName('heat-fl');
-    const props = Object.entries(extraSpecs).flatMap(([k, v]) => ['--property', `${k}=${v}`]);
-    await openstack(adminCredentials, [
-      'flavor',
-      'create',
-      '--ram',
-      String(ram),
-      '--disk',
-      '1',
-      '--vcpus',
-      String(vcpus),
-      ...props,
-      name,
-      '-f',
-      'json',
-    ]);
+    const name = await createFlavor('heat-fl', ram, vcpus, extraSpecs);
     this.madeFlavors.push(name);
     return name;
   }

@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { type NovaFixture, type Server } from './nova-fixture';
-import { uniqueName } from './keystone-fixture';
 import { type Credentials, openstack, run, waitFor } from './openstack-cli';
 
 export const NODE_IMAGE = process.env.BERTH_TEST_NODE_IMAGE ?? 'berth-swarm-node';
@@ -78,23 +77,6 @@ export async function importInNode(serverId: string, tar: string, ref: string): 
     serverId,
     `docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' /root/rootfs.tar ${ref} >/dev/null && rm /root/rootfs.tar`,
   );
-}
-
-/** a network with one subnet in the user's project; returns the network id */
-export async function projectNetwork(creds: Credentials, name: string, cidr: string): Promise<string> {
-  const net = await openstack<{ id: string }>(creds, ['network', 'create', uniqueName(name), '-f', 'json']);
-  await openstack(creds, [
-    'subnet',
-    'create',
-    '--network',
-    net.id,
-    '--subnet-range',
-    cidr,
-    uniqueName(`${name}-sub`),
-    '-f',
-    'json',
-  ]);
-  return net.id;
 }
 
 /** the first fixed IPv4 address of a server's first port */

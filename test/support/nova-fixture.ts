@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { KeystoneFixture, uniqueName } from './keystone-fixture';
+import { createFlavor } from './openstack-resources';
 import { adminCredentials, Credentials, openstack, run, waitFor } from './openstack-cli';
 
 export interface Server {
@@ -54,22 +55,7 @@ export class NovaFixture {
   }
 
   async makeFlavor(extraSpecs: Record<string, string>, ram = 128, vcpus = 1): Promise<string> {
-    const name = uniqueName('berth-e2e');
-    const props = Object.entries(extraSpecs).flatMap(([k, v]) => ['--property', `${k}=${v}`]);
-    await openstack(adminCredentials, [
-      'flavor',
-      'create',
-      '--ram',
-      String(ram),
-      '--disk',
-      '1',
-      '--vcpus',
-      String(vcpus),
-      ...props,
-      name,
-      '-f',
-      'json',
-    ]);
+    const name = await createFlavor('berth-e2e', ram, vcpus, extraSpecs);
     this.flavors.push(name);
     return name;
   }

@@ -38,16 +38,7 @@ public_url = $CLUSTER_SERVICE_URL
 # nodes on the provider network report here (the host's address on it)
 host = $NEUTRON_PUBLIC_HOST_IP
 port = 9512
-[keystone_authtoken]
-www_authenticate_uri = $KS
-auth_url = $KS
-username = $CLUSTER_SERVICE_USER
-password = $PASS
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-interface = internal
+$(berth_auth_section keystone_authtoken $CLUSTER_SERVICE_USER)
 [database]
 connection = sqlite:///$state/cluster.db
 [certificates]

@@ -31,16 +31,7 @@ state_dir = $state
 bind_host = 127.0.0.1
 bind_port = $GLANCE_BRIDGE_PORT
 public_url = $GLANCE_BRIDGE_URL
-[keystone_authtoken]
-www_authenticate_uri = $KS
-auth_url = $KS
-username = $GLANCE_BRIDGE_USER
-password = $PASS
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-interface = internal
+$(berth_auth_section keystone_authtoken $GLANCE_BRIDGE_USER)
 [database]
 connection = sqlite:///$state/registry.db
 [storage]

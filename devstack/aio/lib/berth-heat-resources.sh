@@ -35,16 +35,7 @@ service_type = $HEAT_RESOURCES_SERVICE_TYPE
 [api]
 bind_host = 127.0.0.1
 bind_port = $HEAT_RESOURCES_PORT
-[keystone_authtoken]
-www_authenticate_uri = $KS
-auth_url = $KS
-username = $HEAT_RESOURCES_USER
-password = $PASS
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-interface = internal
+$(berth_auth_section keystone_authtoken $HEAT_RESOURCES_USER)
 [database]
 connection = sqlite:///$state/heat-resources.db
 [compute]

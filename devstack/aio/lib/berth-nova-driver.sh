@@ -54,15 +54,7 @@ sandbox_image = berth/sandbox:latest
 image_cache_max_gb = 10
 [resources]
 reserved_host_memory_mb = 512
-[service_auth]
-auth_url = $KS
-username = nova
-password = $PASS
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-interface = public
+$(berth_auth_section service_auth nova)
 [database]
 connection = sqlite:////var/lib/berth/nova-agent/agent.db
 EOT

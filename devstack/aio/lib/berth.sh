@@ -16,6 +16,23 @@ for f in "$AIO_DIR"/lib/berth-*.sh; do
   [ -e "$f" ] && . "$f"
 done
 
+# berth_auth_section SECTION USER : the Keystone identity of a Berth service
+# ([keystone_authtoken] as service-kit reads it; the agent's [service_auth])
+berth_auth_section() {
+  cat <<EOT
+[$1]
+www_authenticate_uri = $KS
+auth_url = $KS
+username = $2
+password = $PASS
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+interface = internal
+EOT
+}
+
 berth_install() {
   local c
   for c in $BERTH_COMPONENTS; do
