@@ -17,6 +17,7 @@ const base = {
     '^keystone-client-ts$': '<rootDir>/libs/keystone-client-ts/src',
     '^@berth/([a-z-]+)$': '<rootDir>/libs/$1/src',
   },
+  setupFiles: ['<rootDir>/test/support/jest-native-addons.ts'],
   rootDir: __dirname,
 };
 
