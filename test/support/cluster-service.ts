@@ -16,7 +16,7 @@ import { KeystoneSession, PasswordAuth } from 'keystone-client-ts';
 import { testEnv } from './env';
 import { type KeystoneFixture, uniqueName } from './keystone-fixture';
 import { busyboxTarball } from './nova-fixture';
-import { adminCredentials, CliError, type Credentials, sleep } from './openstack-cli';
+import { adminCredentials, type Credentials, openstackRaw, sleep } from './openstack-cli';
 
 const execFileP = promisify(execFile);
 /** The checkout: the first directory above this file that has cluster-service/ (from test/support or a bench's dist/). */
@@ -267,34 +267,7 @@ export async function python(
   }
 }
 
-/** `openstack ARGS` as the given user: raw stdout (magnumclient prints notices before -f json output). */
-export async function openstackRaw(creds: Credentials, args: string[], timeoutMs = 120_000): Promise<string> {
-  try {
-    const { stdout } = await execFileP('openstack', args, {
-      env: { ...process.env, ...cliEnv(creds) },
-      timeout: timeoutMs,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (e) {
-    const err = e as { code?: number; stderr?: string };
-    throw new CliError(args, err.code ?? -1, err.stderr ?? String(e));
-  }
-}
-
-export function cliEnv(creds: Credentials): Record<string, string> {
-  return {
-    OS_AUTH_URL: testEnv.authUrl,
-    OS_USERNAME: creds.username,
-    OS_PASSWORD: creds.password,
-    OS_PROJECT_NAME: creds.projectName,
-    OS_USER_DOMAIN_NAME: creds.userDomain ?? 'Default',
-    OS_PROJECT_DOMAIN_NAME: creds.projectDomain ?? 'Default',
-    OS_IDENTITY_API_VERSION: '3',
-    OS_REGION_NAME: testEnv.region,
-    OS_INTERFACE: 'public',
-  };
-}
+export { cliEnv, openstackRaw } from './openstack-cli';
 
 /** A public node image (busybox, os_distro=berth-swarm-node) and a flavor, made by admin; removed by `remove`. */
 export async function nodeImageAndFlavor(

@@ -31,14 +31,9 @@ export class CliError extends Error {
   }
 }
 
-/** Runs `openstack ARGS` as the given user; `-f json` output is parsed. */
-export async function openstack<T = unknown>(
-  creds: Credentials,
-  args: string[],
-  timeoutMs = 120_000,
-): Promise<T> {
-  const env = {
-    ...process.env,
+/** The environment `openstack` needs to act as the given user. */
+export function cliEnv(creds: Credentials): Record<string, string> {
+  return {
     OS_AUTH_URL: testEnv.authUrl,
     OS_USERNAME: creds.username,
     OS_PASSWORD: creds.password,
@@ -49,17 +44,31 @@ export async function openstack<T = unknown>(
     OS_REGION_NAME: testEnv.region,
     OS_INTERFACE: 'public',
   };
+}
+
+/** `openstack ARGS` as the given user: raw stdout (magnumclient prints notices before -f json output). */
+export async function openstackRaw(creds: Credentials, args: string[], timeoutMs = 120_000): Promise<string> {
   try {
     const { stdout } = await exec('openstack', args, {
-      env,
+      env: { ...process.env, ...cliEnv(creds) },
       timeout: timeoutMs,
       maxBuffer: 16 * 1024 * 1024,
     });
-    return (args.includes('json') ? JSON.parse(stdout || 'null') : stdout) as T;
+    return stdout;
   } catch (e) {
     const err = e as { code?: number; stderr?: string };
     throw new CliError(args, err.code ?? -1, err.stderr ?? String(e));
   }
+}
+
+/** Runs `openstack ARGS` as the given user; `-f json` output is parsed. */
+export async function openstack<T = unknown>(
+  creds: Credentials,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<T> {
+  const stdout = await openstackRaw(creds, args, timeoutMs);
+  return (args.includes('json') ? JSON.parse(stdout || 'null') : stdout) as T;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,8 +1,8 @@
 // Builds the DriverContext of a cluster for one driver call: a fresh
-// snapshot of its rows, Nova and Glance acting through the cluster's trust,
+// snapshot of its rows, Nova, Glance and Neutron acting through the cluster's trust,
 // its CA, and the persistence calls drivers may make.
 
-import { GlanceClient, type GlanceImage, NovaClient } from '@berth/openstack-clients';
+import { GlanceClient, type GlanceImage, NeutronClient, NovaClient } from '@berth/openstack-clients';
 
 import type { Deps } from '../core/deps';
 import type { ClusterRow } from '../db/clusters';
@@ -40,10 +40,16 @@ export async function buildContext(
   };
   let nova: NovaClient | undefined;
   let glance: GlanceClient | undefined;
+  let neutron: NeutronClient | undefined;
   const compute = () => (nova ??= new NovaClient(session(), { interface: iface }));
   const images = () => (glance ??= new GlanceClient(session(), { interface: iface }));
+  const network = () => (neutron ??= new NeutronClient(session(), { interface: iface }));
   let secret: string | undefined;
-  const cache = { flavors: new Map<string, string>(), images: new Map<string, GlanceImage>() };
+  const cache = {
+    flavors: new Map<string, string>(),
+    images: new Map<string, GlanceImage>(),
+    networks: new Map<string, string>(),
+  };
   const image = async (ident: string): Promise<GlanceImage> => {
     const hit = cache.images.get(ident);
     if (hit) return hit;
@@ -68,6 +74,15 @@ export async function buildContext(
     logger: deps.logger.child({ cluster: cluster.uuid, driver: driver.name }),
     serverFilter: o.asAdmin ? { allTenants: true, projectId: cluster.project_id } : {},
     compute,
+    network,
+    async resolveNetwork(ident) {
+      const hit = cache.networks.get(ident);
+      if (hit) return hit;
+      const n = await network().resolveNetwork(ident);
+      if (!n) throw new Error(`network ${ident} not found`);
+      cache.networks.set(ident, n.id);
+      return n.id;
+    },
     async resolveImage(ident) {
       return (await image(ident)).id;
     },

@@ -5,19 +5,16 @@
 // the database says it was. A job never outlives its deadline: it fails
 // with what it was waiting for.
 
-import { KeystoneUnavailableError, OpenStackConnectionError, OpenStackHttpError } from 'keystone-client-ts';
-
 import type { Deps } from '../core/deps';
 import type { JobAction, JobRow } from '../db/jobs';
 import { nowIso } from '../db/util';
-import { DriverError } from '../drivers/driver';
+import { DriverError, isCloudHiccup } from '../drivers/driver';
 import { ACTIONS } from './actions';
 
 /** Failures worth retrying until the deadline (the cloud hiccuped), as opposed to a verdict. */
 export function isTransient(e: unknown): boolean {
   if (e instanceof DriverError) return false;
-  if (e instanceof OpenStackConnectionError || e instanceof KeystoneUnavailableError) return true;
-  if (e instanceof OpenStackHttpError) return e.status >= 500 || e.status === 409 || e.status === 429;
+  if (isCloudHiccup(e)) return true;
   const code = (e as { code?: string }).code;
   return code === 'SQLITE_BUSY' || code === 'ECONNRESET' || code === 'ECONNREFUSED';
 }

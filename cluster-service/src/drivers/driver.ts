@@ -21,7 +21,8 @@
 //   - The conductor owns the cluster and nodegroup statuses (*_IN_PROGRESS,
 //     *_COMPLETE, *_FAILED); drivers set addresses, versions and node rows.
 
-import type { NovaClient } from '@berth/openstack-clients';
+import { KeystoneUnavailableError, OpenStackConnectionError, OpenStackHttpError } from 'keystone-client-ts';
+import type { NeutronClient, NovaClient } from '@berth/openstack-clients';
 import type { Logger } from '@berth/service-kit';
 
 import type { components } from '../generated/api';
@@ -54,6 +55,17 @@ export class DriverError extends Error {
     super(message);
     this.name = 'DriverError';
   }
+}
+
+/**
+ * Whether an OpenStack call failed because the cloud hiccuped (unreachable,
+ * 5xx, 409 on a race, 429) rather than with a verdict: a step lets these
+ * through unchanged, and the conductor retries it until the deadline.
+ */
+export function isCloudHiccup(e: unknown): boolean {
+  if (e instanceof OpenStackConnectionError || e instanceof KeystoneUnavailableError) return true;
+  if (e instanceof OpenStackHttpError) return e.status >= 500 || e.status === 409 || e.status === 429;
+  return false;
 }
 
 export interface HealthReport {
@@ -96,6 +108,10 @@ export interface DriverContext {
   compute(): NovaClient;
   /** filters every server listing of the cluster needs (admin cleanup lists the owner's project) */
   readonly serverFilter: { allTenants?: boolean; projectId?: string };
+  /** Neutron acting as the cluster's owner (security groups; list with project_id = cluster.project_id) */
+  network(): NeutronClient;
+  /** a Neutron network id for a network name or id (as the cluster's owner sees networks) */
+  resolveNetwork(ident: string): Promise<string>;
   /** a Glance image id for an image name or id (as the cluster's owner sees images) */
   resolveImage(ident: string): Promise<string>;
   /** the Glance image's extra properties (string values), by name or id */

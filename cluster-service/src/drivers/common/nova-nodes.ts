@@ -11,7 +11,7 @@ import type { Server } from '@berth/openstack-clients';
 import type { NodeGroupRow } from '../../db/clusters';
 import type { NodeRow } from '../../db/nodes';
 import { nowIso, parseJson } from '../../db/util';
-import { DriverError, type DriverContext } from '../driver';
+import { DriverError, type DriverContext, isCloudHiccup } from '../driver';
 
 /** Node states, in the order a node goes through them. */
 export const NODE = {
@@ -98,6 +98,8 @@ export interface BootSpec {
   image: string;
   flavor: string;
   userData: string;
+  /** security groups of the server's ports (names or ids); none: Nova's default */
+  securityGroups?: string[];
 }
 
 /** Boots (or adopts) the server of every planned node. */
@@ -109,6 +111,7 @@ export async function ensureServers(
   if (planned.length === 0) return;
   const nova = ctx.compute();
   const existing = await clusterServers(ctx);
+  const networks = await networksOf(ctx);
   for (const node of planned) {
     const adopted = existing.find((s) => s.metadata?.[META_NODE] === node.uuid);
     let serverId = adopted?.id;
@@ -119,13 +122,18 @@ export async function ensureServers(
           name: node.name,
           imageRef: await ctx.resolveImage(spec.image),
           flavorRef: await ctx.resolveFlavor(spec.flavor),
-          networks: networksOf(ctx),
+          networks,
           userData: spec.userData,
+          ...(spec.securityGroups?.length && networks !== 'none'
+            ? { securityGroups: spec.securityGroups }
+            : {}),
           metadata: { [META_CLUSTER]: ctx.cluster.uuid, [META_NODE]: node.uuid, berth_role: node.role },
           ...(ctx.cluster.keypair ? { keyName: ctx.cluster.keypair } : {}),
         });
         serverId = created.id;
       } catch (e) {
+        // a hiccup is retried: a server Nova made anyway is adopted by its berth_node metadata
+        if (isCloudHiccup(e)) throw e;
         throw new DriverError(
           `node ${node.name}: Nova refused to create its server: ${(e as Error).message}`,
         );
@@ -147,13 +155,24 @@ export async function ensureServers(
   }
 }
 
-function networksOf(ctx: DriverContext): 'none' | 'auto' | Array<{ uuid: string }> {
+/** Whether the cluster's servers get a network (a fixed_network, or [compute] default_networks auto). */
+export function hasNetwork(ctx: DriverContext): boolean {
+  return (
+    !!(ctx.cluster.fixed_network ?? ctx.template.fixed_network) ||
+    ctx.config.compute.default_networks === 'auto'
+  );
+}
+
+/** The networks of a new server: the fixed_network (a Neutron name or id, as Magnum takes it), else the default. */
+export async function networksOf(ctx: DriverContext): Promise<'none' | 'auto' | Array<{ uuid: string }>> {
   const net = ctx.cluster.fixed_network ?? ctx.template.fixed_network;
   if (net) {
-    if (!/^[0-9a-f-]{32,36}$/i.test(net)) {
-      throw new DriverError(`fixed_network "${net}" must be a Neutron network id (names are not resolved)`);
+    try {
+      return [{ uuid: await ctx.resolveNetwork(net) }];
+    } catch (e) {
+      if (isCloudHiccup(e)) throw e;
+      throw new DriverError(`fixed_network ${net}: ${(e as Error).message}`);
     }
-    return [{ uuid: net }];
   }
   return ctx.config.compute.default_networks as 'none' | 'auto';
 }

@@ -29,6 +29,8 @@ export interface BootstrapParams {
 export function asContainerSpec(script: string): string {
   const spec = {
     nested_docker: true,
+    // a node that crashed comes back; its swarm state is on the /var/lib/docker volume, the script is idempotent
+    restart_policy: 'unless-stopped',
     env: { BERTH_BOOTSTRAP_B64: Buffer.from(script, 'utf8').toString('base64') },
   };
   return `#container-spec\n${JSON.stringify(spec)}\n`;
@@ -63,7 +65,9 @@ ${BODY}`;
 const BODY = String.raw`set -u
 umask 077
 D=/var/lib/berth-node
-mkdir -p "$D"
+# this boot's process ids: never kept across a reboot or container restart, where the numbers mean other processes
+P=/run/berth-node-bootstrap
+mkdir -p "$D" "$P"
 exec >>"$D/bootstrap.log" 2>&1
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
 
@@ -144,25 +148,25 @@ docker_up || OWN_DOCKERD=yes
 # TLS when we start dockerd, socat in front of the socket otherwise)
 start_api() {
   if [ "$OWN_DOCKERD" = yes ]; then
-    [ -s "$D/dockerd.pid" ] && kill "$(cat "$D/dockerd.pid")" 2>/dev/null && sleep 2
+    [ -s "$P/dockerd.pid" ] && kill "$(cat "$P/dockerd.pid")" 2>/dev/null && sleep 2
     if [ "$BERTH_TLS" = yes ]; then
       dockerd --host=unix:///var/run/docker.sock --host="tcp://0.0.0.0:$BERTH_API_PORT" --tlsverify \
         --tlscacert="$D/ca.pem" --tlscert="$D/cert.pem" --tlskey="$D/key.pem" >>"$D/dockerd.log" 2>&1 &
     else
       dockerd --host=unix:///var/run/docker.sock --host="tcp://0.0.0.0:$BERTH_API_PORT" >>"$D/dockerd.log" 2>&1 &
     fi
-    echo $! >"$D/dockerd.pid"
+    echo $! >"$P/dockerd.pid"
     i=0; until docker_up; do i=$((i + 1)); [ $i -gt 120 ] && fail dockerd "dockerd did not start (see $D/dockerd.log)"; sleep 1; done
   else
     command -v socat >/dev/null 2>&1 || fail docker-api "socat is needed to serve the Docker API with TLS"
-    [ -s "$D/socat.pid" ] && kill "$(cat "$D/socat.pid")" 2>/dev/null
+    [ -s "$P/socat.pid" ] && kill "$(cat "$P/socat.pid")" 2>/dev/null
     if [ "$BERTH_TLS" = yes ]; then
       socat "OPENSSL-LISTEN:$BERTH_API_PORT,fork,reuseaddr,cert=$D/cert.pem,key=$D/key.pem,cafile=$D/ca.pem,verify=1" \
         UNIX-CONNECT:/var/run/docker.sock &
     else
       socat "TCP-LISTEN:$BERTH_API_PORT,fork,reuseaddr" UNIX-CONNECT:/var/run/docker.sock &
     fi
-    echo $! >"$D/socat.pid"
+    echo $! >"$P/socat.pid"
   fi
 }
 
@@ -186,9 +190,13 @@ if [ "$(swarm_state)" != active ]; then
   case $action in
     init)
       docker swarm init --advertise-addr "$ADDR" >/dev/null || fail swarm-init "docker swarm init failed"
+      # the berth-swarm-node image: the routing mesh's network made again for the uplink's MTU
+      if command -v berth-node-swarm >/dev/null 2>&1; then
+        berth-node-swarm ingress-mtu || log "could not make the ingress network for the uplink MTU"
+      fi
       ;;
     join)
-      docker swarm join --token "$(reply .join.token)" "$(reply .join.manager_address)" >/dev/null ||
+      docker swarm join --advertise-addr "$ADDR" --token "$(reply .join.token)" "$(reply .join.manager_address)" >/dev/null ||
         fail swarm-join "docker swarm join $(reply .join.manager_address) failed"
       ;;
   esac

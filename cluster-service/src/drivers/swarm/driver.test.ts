@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 
 import sinon from 'sinon';
-import type { Server } from '@berth/openstack-clients';
+import { OpenStackHttpError } from 'keystone-client-ts';
+import type { SecurityGroup, Server } from '@berth/openstack-clients';
 
 import type { ClusterRow, NodeGroupRow } from '../../db/clusters';
 import type { NodeRow } from '../../db/nodes';
@@ -40,15 +41,73 @@ function fakeNova() {
   return { nova, servers };
 }
 
-function fakeContext(o: { masters?: number; workers?: number; nova?: ReturnType<typeof fakeNova> } = {}) {
+/** Neutron's security groups as a map, behind sinon stubs; a group on a live server's port is in use (409) */
+function fakeNeutron(inUse: () => boolean = () => false) {
+  const groups = new Map<string, SecurityGroup>();
+  let n = 0;
+  const httpError = (status: number, code: string) =>
+    Object.assign(Object.create(OpenStackHttpError.prototype) as OpenStackHttpError, {
+      status,
+      code,
+      message: `${code} (HTTP ${status})`,
+    });
+  const neutron = {
+    createSecurityGroup: sinon.stub().callsFake(async (req: { name: string; description: string }) => {
+      const g = {
+        id: `sg-${++n}`,
+        project_id: 'p1',
+        security_group_rules: [],
+        ...req,
+      } as unknown as SecurityGroup;
+      groups.set(g.id, g);
+      return g;
+    }),
+    findSecurityGroup: sinon.stub().callsFake(async (id: string) => groups.get(id)),
+    listSecurityGroups: sinon
+      .stub()
+      .callsFake(async (f: { name: string }) => [...groups.values()].filter((g) => g.name === f.name)),
+    createSecurityGroupRules: sinon.stub().callsFake(async (rules: Array<{ security_group_id: string }>) =>
+      rules.map((r, i) => {
+        const rule = {
+          id: `rule-${i}`,
+          port_range_min: null,
+          port_range_max: null,
+          remote_group_id: null,
+          remote_ip_prefix: null,
+          ...r,
+        };
+        groups.get(r.security_group_id)!.security_group_rules.push(rule as never);
+        return rule;
+      }),
+    ),
+    deleteSecurityGroup: sinon.stub().callsFake(async (id: string) => {
+      if (inUse()) throw httpError(409, 'SecurityGroupInUse');
+      return groups.delete(id);
+    }),
+    resolveNetwork: sinon.stub(),
+  };
+  return { neutron, groups, httpError };
+}
+
+function fakeContext(
+  o: {
+    masters?: number;
+    workers?: number;
+    nova?: ReturnType<typeof fakeNova>;
+    neutron?: ReturnType<typeof fakeNeutron>;
+    fixedNetwork?: string;
+  } = {},
+) {
   const { nova, servers } = o.nova ?? fakeNova();
+  const { neutron } = o.neutron ?? fakeNeutron();
   const cluster = {
     uuid: CLUSTER,
     name: 'demo',
     status: 'CREATE_IN_PROGRESS',
     driver_state: '{}',
     keypair: null,
-    fixed_network: null,
+    fixed_network: o.fixedNetwork ?? null,
+    project_id: 'p1',
     flavor_id: 'small',
     master_flavor_id: 'small',
   } as unknown as ClusterRow;
@@ -85,6 +144,11 @@ function fakeContext(o: { masters?: number; workers?: number; nova?: ReturnType<
     logger: { info: () => undefined, warn: () => undefined } as unknown as DriverContext['logger'],
     serverFilter: {},
     compute: () => nova as unknown as ReturnType<DriverContext['compute']>,
+    network: () => neutron as unknown as ReturnType<DriverContext['network']>,
+    resolveNetwork: async (n) => {
+      if (n === 'missing') throw new DriverError('network missing not found');
+      return `net-id-of-${n}`;
+    },
     resolveImage: async (i) => `id-of-${i}`,
     imageProperties: async () => ({}),
     resolveFlavor: async (f) => `id-of-${f}`,
@@ -118,7 +182,7 @@ function fakeContext(o: { masters?: number; workers?: number; nova?: ReturnType<
       if (i >= 0) nodes.splice(i, 1);
     },
   };
-  return { ctx, nova, servers, advance: (ms: number) => (now += ms) };
+  return { ctx, nova, neutron, servers, advance: (ms: number) => (now += ms) };
 }
 
 const driver = new SwarmModeDriver(['berth-swarm-node']);
@@ -198,8 +262,13 @@ describe('SwarmModeDriver', () => {
     const userData: string = nova.createServer.firstCall.args[0].userData;
     const [header, json] = userData.split('\n');
     expect(header).toBe('#container-spec');
-    const spec = JSON.parse(json!) as { nested_docker: boolean; env: { BERTH_BOOTSTRAP_B64: string } };
+    const spec = JSON.parse(json!) as {
+      nested_docker: boolean;
+      restart_policy: string;
+      env: { BERTH_BOOTSTRAP_B64: string };
+    };
     expect(spec.nested_docker).toBe(true);
+    expect(spec.restart_policy).toBe('unless-stopped');
     expect(Buffer.from(spec.env.BERTH_BOOTSTRAP_B64, 'base64').toString()).toMatch(
       /^#!\/bin\/sh\n[\s\S]*BERTH_ROLE='master'/,
     );
@@ -472,6 +541,122 @@ describe('SwarmModeDriver', () => {
       ca_fingerprint: 'fp-1',
     });
     expect(await driver.rotateCa(ctx)).toEqual({ done: true });
+  });
+});
+
+describe('SwarmModeDriver on a network', () => {
+  const SWARM_PORTS = [
+    'tcp 2376-2376 from 0.0.0.0/0',
+    'icmp any from 0.0.0.0/0',
+    'tcp 2377-2377 from the group',
+    'tcp 7946-7946 from the group',
+    'udp 7946-7946 from the group',
+    'udp 4789-4789 from the group',
+  ];
+  const rulesOf = (g: SecurityGroup) =>
+    g.security_group_rules.map(
+      (r) =>
+        `${r.protocol} ${r.port_range_min === null ? 'any' : `${r.port_range_min}-${r.port_range_max}`} from ${
+          r.remote_group_id === g.id ? 'the group' : r.remote_ip_prefix
+        }`,
+    );
+
+  it('puts the nodes on the fixed network (a name resolved through Neutron) in a security group of the cluster', async () => {
+    const net = fakeNeutron();
+    const { ctx, nova } = fakeContext({ workers: 2, neutron: net, fixedNetwork: 'public' });
+    await driver.create(ctx);
+    expect(net.groups.size).toBe(1);
+    const [group] = [...net.groups.values()];
+    expect(group).toMatchObject({
+      name: 'demo-11111111-secgroup',
+      description: `Berth cluster ${CLUSTER}: its nodes`,
+    });
+    expect(rulesOf(group!)).toEqual(SWARM_PORTS);
+    expect(net.neutron.createSecurityGroupRules.firstCall.args[0][0]).toMatchObject({
+      direction: 'ingress',
+      ethertype: 'IPv4',
+    });
+    expect(JSON.parse(ctx.cluster.driver_state)).toEqual({ security_group: group!.id });
+    expect(nova.createServer.callCount).toBe(3);
+    for (const call of nova.createServer.getCalls()) {
+      expect(call.args[0]).toMatchObject({
+        networks: [{ uuid: 'net-id-of-public' }],
+        securityGroups: [group!.id],
+      });
+    }
+    // the next steps find the recorded group: nothing new in Neutron
+    await driver.create(ctx);
+    expect(net.neutron.createSecurityGroup.callCount).toBe(1);
+    expect(net.neutron.createSecurityGroupRules.callCount).toBe(1);
+  });
+
+  it('opens the API port the template asks for', async () => {
+    const net = fakeNeutron();
+    const { ctx } = fakeContext({ workers: 0, neutron: net, fixedNetwork: 'public' });
+    (ctx.template as { apiserver_port: number | null }).apiserver_port = 3376;
+    await driver.create(ctx);
+    expect(rulesOf([...net.groups.values()][0]!)[0]).toBe('tcp 3376-3376 from 0.0.0.0/0');
+  });
+
+  it('adopts the group a crashed conductor made but did not record, and adds only the rules it lacks', async () => {
+    const net = fakeNeutron();
+    const a = fakeContext({ workers: 0, neutron: net, fixedNetwork: 'public' });
+    await driver.create(a.ctx);
+    const [group] = [...net.groups.values()];
+    group!.security_group_rules.splice(3); // as if the crash came in the middle of the rules
+    const b = fakeContext({ workers: 0, neutron: net, fixedNetwork: 'public' });
+    await driver.create(b.ctx);
+    expect(net.groups.size).toBe(1);
+    expect(JSON.parse(b.ctx.cluster.driver_state)).toEqual({ security_group: group!.id });
+    expect(rulesOf(group!)).toEqual(SWARM_PORTS);
+    expect(net.neutron.createSecurityGroupRules.lastCall.args[0]).toHaveLength(3);
+  });
+
+  it('fails at once on an unknown fixed network, and lets a Neutron outage through to be retried', async () => {
+    const { ctx } = fakeContext({ fixedNetwork: 'missing' });
+    await expect(driver.create(ctx)).rejects.toThrow(
+      new DriverError('fixed_network missing: network missing not found'),
+    );
+    const net = fakeNeutron();
+    net.neutron.listSecurityGroups.rejects(net.httpError(503, 'ServiceUnavailable'));
+    const down = fakeContext({ neutron: net, fixedNetwork: 'public' });
+    const err = await driver.create(down.ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenStackHttpError);
+    expect(err).not.toBeInstanceOf(DriverError);
+    net.neutron.listSecurityGroups.resetBehavior();
+    net.neutron.listSecurityGroups.resolves([]);
+    net.neutron.createSecurityGroup.rejects(net.httpError(403, 'Forbidden'));
+    await expect(driver.create(down.ctx)).rejects.toThrow(
+      /could not make the cluster's security group demo-11111111-secgroup: Forbidden/,
+    );
+  });
+
+  it('deletes the group after the servers, waiting while Neutron still has it on a port', async () => {
+    let ports = true;
+    const net = fakeNeutron(() => ports);
+    const { ctx, servers } = fakeContext({ neutron: net, fixedNetwork: 'public' });
+    await driver.create(ctx);
+    const id = [...net.groups.keys()][0]!;
+    expect((await driver.delete(ctx)).done).toBe(false);
+    expect(servers.size).toBe(0);
+    const r = await driver.delete(ctx);
+    expect(r).toMatchObject({
+      done: false,
+      step: `deleting security group(s) ${id}: Neutron still has ports in them`,
+    });
+    ports = false;
+    expect(await driver.delete(ctx)).toEqual({ done: true });
+    expect(net.groups.size).toBe(0);
+  });
+
+  it('makes no security group and asks Neutron nothing for nodes without a network', async () => {
+    const net = fakeNeutron();
+    const { ctx, nova } = fakeContext({ neutron: net });
+    await driver.create(ctx);
+    expect(nova.createServer.firstCall.args[0]).not.toHaveProperty('securityGroups');
+    await driver.delete(ctx);
+    await driver.delete(ctx);
+    for (const stub of Object.values(net.neutron)) expect(stub.called).toBe(false);
   });
 });
 

@@ -4,7 +4,8 @@
 // report back (with the cluster's secret) instead of the service polling
 // them: a create completes when every node said it is in the swarm, and
 // fails with that node's own words when one reports a failure, or with what
-// was still awaited when create_timeout runs out.
+// was still awaited when create_timeout runs out. When the nodes are on a
+// network they share a security group of the cluster's own (SWARM_RULES).
 
 import { ApiError } from '@berth/service-kit';
 
@@ -22,10 +23,12 @@ import {
   type StepResult,
   type UpgradeRequest,
 } from '../driver';
+import { deleteSecurityGroups, ensureSecurityGroup, type GroupRule } from '../common/security-group';
 import {
   checkServers,
   deleteServers,
   ensureServers,
+  hasNetwork,
   infoOf,
   LEAVING,
   liveNodes,
@@ -42,6 +45,8 @@ interface SwarmState {
   /** host:2377 of the manager that initialised the swarm */
   manager_address?: string;
   initialized_by?: string;
+  /** the Neutron security group of the nodes (clusters without a network have none) */
+  security_group?: string;
 }
 
 interface SwarmNodeInfo extends NodeInfo {
@@ -54,6 +59,25 @@ interface SwarmNodeInfo extends NodeInfo {
 }
 
 const PROGRESS_RETRY_MS = 3000;
+
+/**
+ * What the cluster's security group lets in: the Docker API (TLS with
+ * client certificates from the cluster CA) from anywhere, as Magnum's
+ * swarm-mode templates opened it, and Swarm's own ports among the nodes
+ * only (https://docs.docker.com/engine/swarm/swarm-tutorial/#open-protocols-and-ports-between-the-hosts).
+ * Ports of published services are the user's to open (the group is in
+ * their project).
+ */
+export function swarmRules(apiPort: number): GroupRule[] {
+  return [
+    { protocol: 'tcp', ports: [apiPort, apiPort], from: 'anywhere', description: 'Docker API (TLS)' },
+    { protocol: 'icmp', from: 'anywhere', description: 'ping' },
+    { protocol: 'tcp', ports: [2377, 2377], from: 'members', description: 'swarm cluster management' },
+    { protocol: 'tcp', ports: [7946, 7946], from: 'members', description: 'swarm node communication' },
+    { protocol: 'udp', ports: [7946, 7946], from: 'members', description: 'swarm node communication' },
+    { protocol: 'udp', ports: [4789, 4789], from: 'members', description: 'overlay network traffic (VXLAN)' },
+  ];
+}
 
 const stateOf = (ctx: DriverContext): SwarmState => parseJson<SwarmState>(ctx.cluster.driver_state, {});
 
@@ -96,6 +120,15 @@ export class SwarmModeDriver implements ClusterDriver {
   // ---- actions ----
 
   async create(ctx: DriverContext): Promise<StepResult> {
+    if (hasNetwork(ctx)) {
+      const state = stateOf(ctx);
+      const group = await ensureSecurityGroup(ctx, state.security_group, swarmRules(this.apiPort(ctx)));
+      if (group !== state.security_group) {
+        await ctx.updateCluster({
+          driver_state: JSON.stringify({ ...state, security_group: group } satisfies SwarmState),
+        });
+      }
+    }
     const masters = defaultNodegroup(ctx, 'master');
     const workers = defaultNodegroup(ctx, 'worker');
     await planNodes(ctx, masters, masters.node_count, this.bootInfo(ctx, masters));
@@ -150,6 +183,18 @@ export class SwarmModeDriver implements ClusterDriver {
       };
     }
     for (const n of [...ctx.nodes]) await ctx.deleteNode(n.uuid);
+    ctx.nodes.length = 0;
+    // the group goes once no port has it (Nova deletes the servers' ports)
+    const recorded = stateOf(ctx).security_group;
+    if (!recorded && !hasNetwork(ctx)) return { done: true };
+    const groups = await deleteSecurityGroups(ctx, recorded);
+    if (!groups.done) {
+      return {
+        done: false,
+        step: `deleting security group(s) ${groups.busy.join(', ')}: Neutron still has ports in them`,
+        retryAfterMs: PROGRESS_RETRY_MS,
+      };
+    }
     return { done: true };
   }
 
@@ -241,8 +286,9 @@ export class SwarmModeDriver implements ClusterDriver {
             manager_address: state.manager_address,
           };
         } else {
+          // the first master is about to report its tokens: ask again soon
           reply.action = 'wait';
-          reply.retry_after = 5;
+          reply.retry_after = 2;
         }
         break;
       case 'swarm-initialized': {
@@ -333,7 +379,13 @@ export class SwarmModeDriver implements ClusterDriver {
         tlsDisabled: !!ctx.template.tls_disabled,
       });
       const container = runsAsContainer(await ctx.imageProperties(image));
-      return { image, flavor: info.flavor, userData: container ? asContainerSpec(script) : script };
+      const group = stateOf(ctx).security_group;
+      return {
+        image,
+        flavor: info.flavor,
+        userData: container ? asContainerSpec(script) : script,
+        ...(group ? { securityGroups: [group] } : {}),
+      };
     });
 
     const failed = ctx.nodes.find((n) => n.state === NODE.failed);
