@@ -1,6 +1,6 @@
 // The real `openstack` CLI (python3-openstackclient), as users run it, for the
 // end-to-end suites; plus small waiting and shell helpers.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 
 import { testEnv } from './env';
@@ -59,6 +59,13 @@ export async function openstackRaw(creds: Credentials, args: string[], timeoutMs
     const err = e as { code?: number; stderr?: string };
     throw new CliError(args, err.code ?? -1, err.stderr ?? String(e));
   }
+}
+
+/** `openstack ARGS` as the given user, synchronously (the benchmarks' setup steps): trimmed stdout. */
+export function openstackSync(creds: Credentials, args: string[]): string {
+  return execFileSync('openstack', args, { env: { ...process.env, ...cliEnv(creds) } })
+    .toString()
+    .trim();
 }
 
 /** Runs `openstack ARGS` as the given user; `-f json` output is parsed. */

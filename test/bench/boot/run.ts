@@ -23,6 +23,7 @@ import { getTransport, RpcClient } from '@berth/oslo-rpc';
 import { NovaClient } from '@berth/openstack-clients';
 
 import { testEnv } from '../../support/env';
+import { adminCredentials, openstackSync } from '../../support/openstack-cli';
 
 const args = new Map(process.argv.slice(2).map((a, i, all) => [a, all[i + 1]]));
 const SAMPLES = Number(args.get('--samples') ?? 10);
@@ -36,21 +37,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
-const os = (...a: string[]) =>
-  execFileSync('openstack', a, {
-    env: {
-      ...process.env,
-      OS_AUTH_URL: testEnv.authUrl,
-      OS_USERNAME: testEnv.adminUser,
-      OS_PASSWORD: testEnv.adminPassword,
-      OS_PROJECT_NAME: testEnv.adminProject,
-      OS_USER_DOMAIN_NAME: 'Default',
-      OS_PROJECT_DOMAIN_NAME: 'Default',
-      OS_IDENTITY_API_VERSION: '3',
-    },
-  })
-    .toString()
-    .trim();
+const os = (...a: string[]) => openstackSync(adminCredentials, a);
 
 function rssMiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -21,6 +21,7 @@ import { createHttpClient, KeystoneSession, PasswordAuth } from 'keystone-client
 import { NovaClient } from '@berth/openstack-clients';
 
 import { testEnv } from '../../support/env';
+import { adminCredentials, openstackSync } from '../../support/openstack-cli';
 import { KeystoneFixture, uniqueName } from '../../support/keystone-fixture';
 import { busyboxTarball } from '../../support/nova-fixture';
 
@@ -32,21 +33,7 @@ const GOAL_S = 15;
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const admin = (...a: string[]) =>
-  execFileSync('openstack', a, {
-    env: {
-      ...process.env,
-      OS_AUTH_URL: testEnv.authUrl,
-      OS_USERNAME: testEnv.adminUser,
-      OS_PASSWORD: testEnv.adminPassword,
-      OS_PROJECT_NAME: testEnv.adminProject,
-      OS_USER_DOMAIN_NAME: 'Default',
-      OS_PROJECT_DOMAIN_NAME: 'Default',
-      OS_IDENTITY_API_VERSION: '3',
-    },
-  })
-    .toString()
-    .trim();
+const admin = (...a: string[]) => openstackSync(adminCredentials, a);
 
 /** N resources hanging off one root: Heat's convergence engine waits 1 s per independent root resource */
 function template(kind: 'container' | 'none', image: string, flavor: string): object {
