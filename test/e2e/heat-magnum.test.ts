@@ -1,31 +1,28 @@
 // Heat's own OS::Magnum::ClusterTemplate and OS::Magnum::Cluster, unchanged,
 // against Berth's cluster-service registered as `container-infra`: the
-// example heat-resources/examples/cluster.yaml as a project member runs it.
-// The nodes boot from a busybox image (os_distro=berth-swarm-node): Nova
-// servers come up, but busybox cannot run the swarm bootstrap, so the cluster
-// stays CREATE_IN_PROGRESS ("waiting for nodes"); a cluster reaching
-// CREATE_COMPLETE needs a real node image (cluster-service's suites).
+// example heat-resources/examples/cluster.yaml, run by a project member, on
+// the all-in-one's node image and flavor with the nodes on the provider
+// network. Heat waits for the cluster: the stack is CREATE_COMPLETE once
+// the Swarm formed, its outputs are the cluster's addresses, and deleting
+// the stack removes the cluster, its servers and the template.
 import { join } from 'node:path';
 
-import { nodeImageAndFlavor } from '../support/cluster-service';
 import { EXAMPLES, HeatFixture } from '../support/heat-fixture';
 import { uniqueName } from '../support/keystone-fixture';
-import { CliError, openstack, waitFor } from '../support/openstack-cli';
+import { NODE_FLAVOR, NODE_IMAGE } from '../support/node-image';
+import { CliError, openstack } from '../support/openstack-cli';
 
 jest.setTimeout(600_000);
 
+/** the all-in-one's flat provider network, the host's own */
+const PUBLIC_NET = process.env.BERTH_TEST_PUBLIC_NETWORK ?? 'public';
+
 const f = new HeatFixture();
-let node: Awaited<ReturnType<typeof nodeImageAndFlavor>>;
-let externalNetwork: string;
 beforeAll(async () => {
   await f.setUp();
-  node = await nodeImageAndFlavor(f.dir);
-  externalNetwork = uniqueName('ext');
-  await openstack(f.a.creds, ['network', 'create', externalNetwork, '-f', 'json']);
 }, 300_000);
 afterAll(async () => {
   await f.tearDown();
-  await node?.remove();
 }, 600_000);
 
 interface Cluster {
@@ -36,6 +33,9 @@ interface Cluster {
   master_count: number;
   cluster_template_id: string;
   create_timeout: number;
+  api_address: string;
+  master_addresses: string[];
+  node_addresses: string[];
 }
 
 describe('OS::Magnum::* against cluster-service', () => {
@@ -43,27 +43,21 @@ describe('OS::Magnum::* against cluster-service', () => {
   let clusterId: string;
   let templateId: string;
 
-  it('creates the cluster template and the cluster, whose nodes boot as Nova servers', async () => {
+  it('creates the template and the cluster; the stack completes when the Swarm has formed', async () => {
+    const t0 = Date.now();
     await f.create(f.a, name, join(EXAMPLES, 'cluster.yaml'), {
-      node_image: node.image,
-      external_network: externalNetwork,
-      flavor: node.flavor,
+      node_image: NODE_IMAGE,
+      flavor: NODE_FLAVOR,
+      external_network: PUBLIC_NET,
+      fixed_network: PUBLIC_NET,
       node_count: 1,
       create_timeout: 10,
     });
-    const cluster = await waitFor(
-      'the cluster resource to start',
-      async () => {
-        const r = await f.resource(f.a, name, 'cluster');
-        if (r.resource_status === 'CREATE_FAILED') throw new Error(r.resource_status_reason);
-        return r.physical_resource_id ? r : undefined;
-      },
-      120_000,
-    );
-    clusterId = cluster.physical_resource_id;
-    const tpl = await f.resource(f.a, name, 'template');
-    expect(tpl.resource_status).toBe('CREATE_COMPLETE');
-    templateId = tpl.physical_resource_id;
+    const stack = await f.settle(f.a, name, 480_000);
+    console.log(`stack ${stack.stack_status} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(stack).toMatchObject({ stack_status: 'CREATE_COMPLETE' });
+    clusterId = (await f.resource(f.a, name, 'cluster')).physical_resource_id;
+    templateId = (await f.resource(f.a, name, 'template')).physical_resource_id;
 
     const t = await openstack<Record<string, unknown>>(f.a.creds, [
       'coe',
@@ -82,35 +76,25 @@ describe('OS::Magnum::* against cluster-service', () => {
     });
     const c = await openstack<Cluster>(f.a.creds, ['coe', 'cluster', 'show', clusterId, '-f', 'json']);
     expect(c).toMatchObject({
-      status: 'CREATE_IN_PROGRESS',
+      status: 'CREATE_COMPLETE',
       node_count: 1,
       master_count: 1,
       cluster_template_id: templateId,
       create_timeout: 10,
     });
-    // Heat keeps polling while cluster-service waits for the nodes, which are the project's servers
-    const servers = await waitFor(
-      'the nodes as servers',
-      async () => {
-        const list = await openstack<Array<{ Name: string; Status: string }>>(f.a.creds, [
-          'server',
-          'list',
-          '-f',
-          'json',
-        ]);
-        const nodes = list.filter((s) => s.Name.includes(clusterId.slice(0, 8)));
-        return nodes.length === 2 ? nodes : undefined;
-      },
-      120_000,
-      2000,
-    );
-    expect(servers.map((s) => s.Name.replace(/.*-(master|node)-(\d+)$/, '$1-$2')).sort()).toEqual([
-      'master-0',
-      'node-0',
-    ]);
-    expect((await f.resource(f.a, name, 'cluster')).resource_status).toBe('CREATE_IN_PROGRESS');
-    const latest = await openstack<Cluster>(f.a.creds, ['coe', 'cluster', 'show', clusterId, '-f', 'json']);
-    expect(latest.status_reason ?? '').toMatch(/waiting for 2 node\(s\)/);
+    // the outputs are the cluster's attributes, and the nodes are the project's servers
+    expect(await f.output(f.a, name, 'api_address')).toBe(c.api_address);
+    expect(await f.output(f.a, name, 'master_addresses')).toEqual(c.master_addresses);
+    expect(await f.output(f.a, name, 'node_addresses')).toEqual(c.node_addresses);
+    const servers = await openstack<
+      Array<{ Name: string; Status: string; Networks: Record<string, string[]> }>
+    >(f.a.creds, ['server', 'list', '-f', 'json']);
+    const nodes = servers.filter((s) => s.Name.includes(clusterId.slice(0, 8)));
+    expect(
+      nodes.map((s) => `${s.Name.replace(/.*-(master|node)-(\d+)$/, '$1-$2')} ${s.Status}`).sort(),
+    ).toEqual(['master-0 ACTIVE', 'node-0 ACTIVE']);
+    const master = nodes.find((s) => s.Name.endsWith('-master-0'))!;
+    expect(c.api_address).toBe(`tcp://${master.Networks[PUBLIC_NET]![0]}:2376`);
   });
 
   it('deletes the cluster, its servers and the template with the stack', async () => {
