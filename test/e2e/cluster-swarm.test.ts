@@ -18,13 +18,17 @@ import { join } from 'node:path';
 
 import { tenant, type Tenant } from '../support/cluster-service';
 import { KeystoneFixture, uniqueName } from '../support/keystone-fixture';
-import { importInNode, NODE_FLAVOR, NODE_IMAGE, tinyRootfsTar } from '../support/node-image';
+import { createDockerImage } from '../support/openstack-resources';
+import {
+  importInNode,
+  NODE_FLAVOR,
+  nodeTemplateArgs,
+  PUBLIC_NETWORK,
+  tinyRootfsTar,
+} from '../support/node-image';
 import { adminCredentials, openstack, openstackRaw, run, waitFor } from '../support/openstack-cli';
 
 jest.setTimeout(300_000);
-
-/** the all-in-one's flat provider network, the host's own (devstack/aio/lib/neutron.sh) */
-const PUBLIC_NET = process.env.BERTH_TEST_PUBLIC_NETWORK ?? 'public';
 
 const ks = new KeystoneFixture();
 const dir = mkdtempSync(join(tmpdir(), 'berth-swarm-'));
@@ -107,6 +111,34 @@ function docker(...args: string[]): Promise<string> {
   );
 }
 
+/** the web service's tasks meant to run: `<node> <state...>` */
+const webTasks = async () =>
+  (
+    await docker(
+      'service',
+      'ps',
+      'web',
+      '--filter',
+      'desired-state=running',
+      '--format',
+      '{{.Node}} {{.CurrentState}}',
+    )
+  )
+    .trim()
+    .split('\n');
+
+/** waits until both replicas of web run; returns their lines */
+const twoWebTasksRunning = () =>
+  waitFor(
+    'web: 2 tasks running',
+    async () => {
+      const t = await webTasks();
+      return t.length === 2 && t.every((x) => / Running /.test(x)) ? t : undefined;
+    },
+    120_000,
+    2000,
+  );
+
 const nodeLines = async () =>
   (await docker('node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'))
     .trim()
@@ -117,24 +149,7 @@ const nodeLines = async () =>
 beforeAll(async () => {
   A = await tenant(ks, 'swarm');
   template = uniqueName('swarm-tpl');
-  await coe([
-    'cluster',
-    'template',
-    'create',
-    template,
-    '--coe',
-    'swarm-mode',
-    '--image',
-    NODE_IMAGE,
-    '--flavor',
-    NODE_FLAVOR,
-    '--master-flavor',
-    NODE_FLAVOR,
-    '--external-network',
-    PUBLIC_NET,
-    '--fixed-network',
-    PUBLIC_NET,
-  ]);
+  await coe(nodeTemplateArgs(template).slice(1));
 });
 
 afterAll(async () => {
@@ -176,7 +191,7 @@ it('`openstack coe cluster create --node-count 2` boots 3 Nova servers that form
   const ipOf = (role: string) =>
     rows
       .filter((s) => s.Name.includes(`-${role}-`))
-      .map((s) => s.Networks[PUBLIC_NET]![0]!)
+      .map((s) => s.Networks[PUBLIC_NETWORK]![0]!)
       .sort();
   expect(c.master_addresses).toEqual(ipOf('master'));
   expect([...c.node_addresses].sort()).toEqual(ipOf('node'));
@@ -279,27 +294,7 @@ it('runs a `docker service create` across the workers', async () => {
     '-h',
     '/www',
   );
-  const running = await waitFor(
-    '2 web tasks running',
-    async () => {
-      const tasks = (
-        await docker(
-          'service',
-          'ps',
-          'web',
-          '--filter',
-          'desired-state=running',
-          '--format',
-          '{{.Node}} {{.CurrentState}}',
-        )
-      )
-        .trim()
-        .split('\n');
-      return tasks.length === 2 && tasks.every((t) => / Running /.test(t)) ? tasks : undefined;
-    },
-    120_000,
-    2000,
-  );
+  const running = await twoWebTasksRunning();
   expect(running.map((t) => t.split(' ')[0]).sort()).toEqual([
     `${cluster}-${uuid.slice(0, 8)}-node-0`,
     `${cluster}-${uuid.slice(0, 8)}-node-1`,
@@ -334,27 +329,7 @@ it('resizes to 1 worker: the removed one is drained first, its tasks move, its s
   ]);
   expect((await servers()).map((s) => s.Name).sort()).toEqual([`${prefix}-master-0`, `${prefix}-node-0`]);
   // both replicas run on the worker that stayed
-  const tasks = await waitFor(
-    'web back to 2 tasks',
-    async () => {
-      const t = (
-        await docker(
-          'service',
-          'ps',
-          'web',
-          '--filter',
-          'desired-state=running',
-          '--format',
-          '{{.Node}} {{.CurrentState}}',
-        )
-      )
-        .trim()
-        .split('\n');
-      return t.length === 2 && t.every((x) => / Running /.test(x)) ? t : undefined;
-    },
-    120_000,
-    2000,
-  );
+  const tasks = await twoWebTasksRunning();
   expect(tasks.every((t) => t.startsWith(`${prefix}-node-0 `))).toBe(true);
 });
 
@@ -394,20 +369,7 @@ it('fails a create with the node and the reason when a node server goes to ERROR
   const junk = join(dir, 'junk.tar');
   writeFileSync(junk, randomBytes(4096));
   const image = uniqueName('junk');
-  await openstack(adminCredentials, [
-    'image',
-    'create',
-    '--public',
-    '--container-format',
-    'docker',
-    '--disk-format',
-    'raw',
-    '--file',
-    junk,
-    '--property',
-    'os_distro=debian',
-    image,
-  ]);
+  await createDockerImage(image, junk, { os_distro: 'debian' });
   try {
     const tpl = uniqueName('swarm-bad');
     await coe([
@@ -422,9 +384,9 @@ it('fails a create with the node and the reason when a node server goes to ERROR
       '--flavor',
       NODE_FLAVOR,
       '--external-network',
-      PUBLIC_NET,
+      PUBLIC_NETWORK,
       '--fixed-network',
-      PUBLIC_NET,
+      PUBLIC_NETWORK,
     ]);
     cluster = uniqueName('bad').slice(0, 20);
     const out = await openstackRaw(A.creds, [

@@ -9,13 +9,10 @@ import { join } from 'node:path';
 
 import { EXAMPLES, HeatFixture } from '../support/heat-fixture';
 import { uniqueName } from '../support/keystone-fixture';
-import { NODE_FLAVOR, NODE_IMAGE } from '../support/node-image';
+import { NODE_FLAVOR, NODE_IMAGE, PUBLIC_NETWORK } from '../support/node-image';
 import { CliError, openstack } from '../support/openstack-cli';
 
 jest.setTimeout(600_000);
-
-/** the all-in-one's flat provider network, the host's own */
-const PUBLIC_NET = process.env.BERTH_TEST_PUBLIC_NETWORK ?? 'public';
 
 const f = new HeatFixture();
 beforeAll(async () => {
@@ -48,8 +45,8 @@ describe('OS::Magnum::* against cluster-service', () => {
     await f.create(f.a, name, join(EXAMPLES, 'cluster.yaml'), {
       node_image: NODE_IMAGE,
       flavor: NODE_FLAVOR,
-      external_network: PUBLIC_NET,
-      fixed_network: PUBLIC_NET,
+      external_network: PUBLIC_NETWORK,
+      fixed_network: PUBLIC_NETWORK,
       node_count: 1,
       create_timeout: 10,
     });
@@ -94,7 +91,7 @@ describe('OS::Magnum::* against cluster-service', () => {
       nodes.map((s) => `${s.Name.replace(/.*-(master|node)-(\d+)$/, '$1-$2')} ${s.Status}`).sort(),
     ).toEqual(['master-0 ACTIVE', 'node-0 ACTIVE']);
     const master = nodes.find((s) => s.Name.endsWith('-master-0'))!;
-    expect(c.api_address).toBe(`tcp://${master.Networks[PUBLIC_NET]![0]}:2376`);
+    expect(c.api_address).toBe(`tcp://${master.Networks[PUBLIC_NETWORK]![0]}:2376`);
   });
 
   it('deletes the cluster, its servers and the template with the stack', async () => {

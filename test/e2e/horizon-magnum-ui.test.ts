@@ -40,13 +40,10 @@ import {
   Wizard,
 } from '../support/horizon';
 import { KeystoneFixture } from '../support/keystone-fixture';
-import { NODE_FLAVOR, NODE_IMAGE } from '../support/node-image';
+import { NODE_FLAVOR, nodeTemplateArgs, PUBLIC_NETWORK } from '../support/node-image';
 import { CliError } from '../support/openstack-cli';
 
 jest.setTimeout(240_000);
-
-/** the aio's external flat network (devstack/aio/lib/neutron.sh): the template wizard requires one; nodes live on it */
-const PUBLIC_NET = process.env.BERTH_TEST_PUBLIC_NETWORK ?? 'public';
 
 const ks = new KeystoneFixture();
 const dir = mkdtempSync(join(tmpdir(), 'berth-horizon-'));
@@ -94,26 +91,8 @@ beforeAll(async () => {
   images = await nodeImageAndFlavor(dir, 'ubuntu');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
   await asUser(['keypair', 'create', '--public-key', join(dir, 'id.pub'), keypair]);
-  publicNetId = (await asUser<{ id: string }>(['network', 'show', PUBLIC_NET])).id;
-  await asUser([
-    'coe',
-    'cluster',
-    'template',
-    'create',
-    swarmTemplate,
-    '--coe',
-    'swarm-mode',
-    '--image',
-    NODE_IMAGE,
-    '--flavor',
-    NODE_FLAVOR,
-    '--master-flavor',
-    NODE_FLAVOR,
-    '--external-network',
-    PUBLIC_NET,
-    '--fixed-network',
-    publicNetId,
-  ]);
+  publicNetId = (await asUser<{ id: string }>(['network', 'show', PUBLIC_NETWORK])).id;
+  await asUser(nodeTemplateArgs(swarmTemplate, publicNetId));
   hz = await Horizon.open();
 });
 
@@ -162,7 +141,7 @@ test('creates a cluster template in the wizard: numbers and booleans reach the s
     await w.select('master_flavor_id', images.flavor);
     await w.fill('docker_volume_size', '5');
     await w.tab('Network');
-    await w.select('external_network_id', PUBLIC_NET);
+    await w.select('external_network_id', PUBLIC_NETWORK);
     await w.check('master_lb_enabled');
     await w.tab('Labels');
     await w.fill('labels', 'foo=bar,answer=42');

@@ -207,6 +207,10 @@ describe('containers on Neutron networks', () => {
       60_000,
     );
     expect(await linkExists(tapOf(port.id))).toBe(false);
+    // detached, the port is the user's again (Nova deletes only ports it made): back to unbound
+    const detached = await openstack<{ device_id: string }>(f.user, ['port', 'show', port.id, '-f', 'json']);
+    expect(detached.device_id).toBe('');
+    await openstack(f.user, ['port', 'delete', port.id]);
   });
 
   it('leave no tap, no bridge port and no Neutron port behind on delete', async () => {

@@ -24,6 +24,7 @@ import type { JsonDoc } from '../support/cluster-service';
 import { KeystoneFixture, uniqueName } from '../support/keystone-fixture';
 import { busyboxTarball } from '../support/nova-fixture';
 import { adminCredentials, CliError } from '../support/openstack-cli';
+import { createDockerImage } from '../support/openstack-resources';
 
 jest.setTimeout(180_000);
 
@@ -69,22 +70,7 @@ beforeAll(async () => {
   B = await tenant(ks, 'coe-b');
   const tar = await busyboxTarball(dir);
   image = uniqueName('swarm-node');
-  await coe('admin', [
-    'image',
-    'create',
-    '--public',
-    '--container-format',
-    'docker',
-    '--disk-format',
-    'raw',
-    '--file',
-    tar,
-    '--property',
-    'os_distro=berth-swarm-node',
-    image,
-    '-f',
-    'json',
-  ]);
+  await createDockerImage(image, tar, { os_distro: 'berth-swarm-node' });
   flavor = uniqueName('flv');
   await coe('admin', [
     'flavor',

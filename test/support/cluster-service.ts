@@ -16,6 +16,7 @@ import { KeystoneSession, PasswordAuth } from 'keystone-client-ts';
 import { testEnv } from './env';
 import { type KeystoneFixture, uniqueName } from './keystone-fixture';
 import { busyboxTarball } from './nova-fixture';
+import { createDockerImage } from './openstack-resources';
 import { adminCredentials, type Credentials, openstackRaw, sleep } from './openstack-cli';
 
 const execFileP = promisify(execFile);
@@ -276,24 +277,7 @@ export async function nodeImageAndFlavor(
 ): Promise<{ image: string; imageId: string; flavor: string; remove(): Promise<void> }> {
   const tar = await busyboxTarball(dir);
   const image = uniqueName('swarm-node');
-  const created = JSON.parse(
-    await openstackRaw(adminCredentials, [
-      'image',
-      'create',
-      '--public',
-      '--container-format',
-      'docker',
-      '--disk-format',
-      'raw',
-      '--file',
-      tar,
-      '--property',
-      `os_distro=${osDistro}`,
-      image,
-      '-f',
-      'json',
-    ]),
-  ) as { id: string };
+  const created = { id: await createDockerImage(image, tar, { os_distro: osDistro }) };
   const flavor = uniqueName('flv');
   await openstackRaw(adminCredentials, [
     'flavor',

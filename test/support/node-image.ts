@@ -13,6 +13,31 @@ import { type Credentials, openstack, run, waitFor } from './openstack-cli';
 
 export const NODE_IMAGE = process.env.BERTH_TEST_NODE_IMAGE ?? 'berth-swarm-node';
 export const NODE_FLAVOR = process.env.BERTH_TEST_NODE_FLAVOR ?? 'berth.node';
+/** the all-in-one's flat provider network, the host's own (devstack/aio/lib/neutron.sh): cluster nodes live there */
+export const PUBLIC_NETWORK = process.env.BERTH_TEST_PUBLIC_NETWORK ?? 'public';
+
+/** `openstack coe cluster template create` arguments: swarm-mode on the node image and flavor, nodes on `fixedNetwork` */
+export function nodeTemplateArgs(name: string, fixedNetwork: string = PUBLIC_NETWORK): string[] {
+  return [
+    'coe',
+    'cluster',
+    'template',
+    'create',
+    name,
+    '--coe',
+    'swarm-mode',
+    '--image',
+    NODE_IMAGE,
+    '--flavor',
+    NODE_FLAVOR,
+    '--master-flavor',
+    NODE_FLAVOR,
+    '--external-network',
+    PUBLIC_NETWORK,
+    '--fixed-network',
+    fixedNetwork,
+  ];
+}
 
 /** `#container-spec` user data (JSON is YAML, so nothing needs quoting by hand) */
 export function containerSpec(spec: Record<string, unknown>): string {

@@ -45,3 +45,28 @@ export async function createFlavor(
   ]);
   return name;
 }
+
+/** a public Glance image of a container (container_format docker) from a tar, made by admin; returns its id */
+export async function createDockerImage(
+  name: string,
+  file: string,
+  properties: Record<string, string> = {},
+): Promise<string> {
+  const props = Object.entries(properties).flatMap(([k, v]) => ['--property', `${k}=${v}`]);
+  const image = await openstack<{ id: string }>(adminCredentials, [
+    'image',
+    'create',
+    '--public',
+    '--container-format',
+    'docker',
+    '--disk-format',
+    'raw',
+    '--file',
+    file,
+    ...props,
+    name,
+    '-f',
+    'json',
+  ]);
+  return image.id;
+}
