@@ -163,6 +163,8 @@ describe('what Horizon sends', () => {
       labels: { availability_zone: 'nova', auto_scaling_enabled: 'False', auto_healing_enabled: 'False' },
     });
     expect((await api('DELETE', `/v1/clusters/${r.body.uuid}`)).status).toBe(204);
+    // the delete runs in the conductor: gone before the next group counts clusters
+    await waitCluster(svc.url, A.token, r.body.uuid, (x) => x.status === 'GONE', 120_000);
   });
 
   it('deletes with Content-Type application/octet-stream and no body', async () => {
