@@ -5,7 +5,7 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { KeystoneSession, PasswordAuth } from 'keystone-client-ts';
 
 import { testEnv } from './env';
+import { type IniSections, writeIni } from './ini';
 import { type KeystoneFixture, uniqueName } from './keystone-fixture';
 import { busyboxTarball } from './nova-fixture';
 import { createDockerImage } from './openstack-resources';
@@ -64,7 +65,7 @@ export interface PrivateService {
  */
 export async function startPrivateService(
   name: string,
-  ini: Record<string, Record<string, string>> = {},
+  ini: IniSections = {},
   /** the address to listen on (default loopback): a docker bridge gateway lets containers report */
   bindHost = '127.0.0.1',
 ): Promise<PrivateService> {
@@ -73,7 +74,7 @@ export async function startPrivateService(
   const dir = mkdtempSync(join(tmpdir(), `berth-cs-${name}-`));
   const port = await freePort();
   const url = `http://${bindHost}:${port}`;
-  const sections: Record<string, Record<string, string>> = {
+  const sections: IniSections = {
     DEFAULT: { host: `test-${name}-${randomBytes(3).toString('hex')}`, debug: 'true' },
     api: { host: bindHost, port: String(port), public_url: url },
     keystone_authtoken: {
@@ -95,19 +96,8 @@ export async function startPrivateService(
     },
     swarm: { report_interval: '2', node_down_after: '8' },
   };
-  for (const [s, kv] of Object.entries(ini)) sections[s] = { ...(sections[s] ?? {}), ...kv };
   const configFile = join(dir, 'cluster-service.conf');
-  writeFileSync(
-    configFile,
-    Object.entries(sections)
-      .map(
-        ([s, kv]) =>
-          `[${s}]\n${Object.entries(kv)
-            .map(([k, v]) => `${k} = ${v}`)
-            .join('\n')}\n`,
-      )
-      .join('\n'),
-  );
+  writeIni(configFile, sections, ini);
   mkdirSync(ARTIFACTS, { recursive: true });
   const logFile = join(ARTIFACTS, `cluster-service-${name}.log`);
   let child: ChildProcess | undefined;

@@ -15,6 +15,7 @@ import { type Bridge, bridgeSpec, createBridge, STORE_PROPS } from '../../glance
 import { GlanceClient } from '@berth/openstack-clients';
 import { createLogger, loadConfig } from '@berth/service-kit';
 
+import { type IniSections, writeIni } from './ini';
 import { adminSession, type CreatedUser, KeystoneFixture } from './keystone-fixture';
 import { testEnv } from './env';
 
@@ -35,13 +36,10 @@ export interface PrivateBridge {
 }
 
 /** Starts a private bridge; `ini` adds or overrides configuration lines per section. */
-export async function startBridge(
-  name: string,
-  ini: Record<string, Record<string, string>> = {},
-): Promise<PrivateBridge> {
+export async function startBridge(name: string, ini: IniSections = {}): Promise<PrivateBridge> {
   const dir = mkdtempSync(join(tmpdir(), `berth-gb-${name}-`));
   const namespace = `berth-test-${name}-${randomBytes(4).toString('hex')}`;
-  const sections: Record<string, Record<string, string>> = {
+  const sections: IniSections = {
     DEFAULT: { state_dir: dir },
     api: { bind_host: '127.0.0.1', bind_port: '0' },
     keystone_authtoken: {
@@ -56,19 +54,8 @@ export async function startBridge(
     upload: {},
     nova: { register_on_push: 'false' },
   };
-  for (const [s, kv] of Object.entries(ini)) sections[s] = { ...(sections[s] ?? {}), ...kv };
   const file = join(dir, 'bridge.conf');
-  writeFileSync(
-    file,
-    Object.entries(sections)
-      .map(
-        ([s, kv]) =>
-          `[${s}]\n${Object.entries(kv)
-            .map(([k, v]) => `${k} = ${v}`)
-            .join('\n')}\n`,
-      )
-      .join('\n'),
-  );
+  writeIni(file, sections, ini);
   const { config } = loadConfig(bridgeSpec, { files: [file], env: {} });
   mkdirSync(ARTIFACTS, { recursive: true });
   const logger = createLogger({
