@@ -24,7 +24,7 @@ import type { JsonDoc } from '../support/cluster-service';
 import { KeystoneFixture, uniqueName } from '../support/keystone-fixture';
 import { busyboxTarball } from '../support/nova-fixture';
 import { adminCredentials, CliError } from '../support/openstack-cli';
-import { createDockerImage } from '../support/openstack-resources';
+import { createDockerImage, createFlavor } from '../support/openstack-resources';
 
 jest.setTimeout(180_000);
 
@@ -71,20 +71,7 @@ beforeAll(async () => {
   const tar = await busyboxTarball(dir);
   image = uniqueName('swarm-node');
   await createDockerImage(image, tar, { os_distro: 'berth-swarm-node' });
-  flavor = uniqueName('flv');
-  await coe('admin', [
-    'flavor',
-    'create',
-    '--ram',
-    '128',
-    '--disk',
-    '1',
-    '--vcpus',
-    '1',
-    flavor,
-    '-f',
-    'json',
-  ]);
+  flavor = await createFlavor('flv', 128, 1);
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@ import { testEnv } from './env';
 import { type IniSections, writeIni } from './ini';
 import { type KeystoneFixture, uniqueName } from './keystone-fixture';
 import { busyboxTarball } from './nova-fixture';
-import { createDockerImage } from './openstack-resources';
+import { createDockerImage, createFlavor } from './openstack-resources';
 import { adminCredentials, type Credentials, openstackRaw, sleep } from './openstack-cli';
 
 const execFileP = promisify(execFile);
@@ -268,18 +268,7 @@ export async function nodeImageAndFlavor(
   const tar = await busyboxTarball(dir);
   const image = uniqueName('swarm-node');
   const created = { id: await createDockerImage(image, tar, { os_distro: osDistro }) };
-  const flavor = uniqueName('flv');
-  await openstackRaw(adminCredentials, [
-    'flavor',
-    'create',
-    '--ram',
-    '128',
-    '--disk',
-    '1',
-    '--vcpus',
-    '1',
-    flavor,
-  ]);
+  const flavor = await createFlavor('flv', 128, 1);
   return {
     image,
     imageId: created.id,
