@@ -32,6 +32,7 @@ import {
 } from '../support/cluster-service';
 import type { JsonDoc } from '../support/cluster-service';
 import { adminSession, KeystoneFixture, uniqueName } from '../support/keystone-fixture';
+import { newCsr } from '../support/openssl';
 import { sleep, waitFor } from '../support/openstack-cli';
 
 jest.setTimeout(240_000);
@@ -106,23 +107,7 @@ class FakeNode {
     const base = join(dir, `${vars.BERTH_NODE}-${Math.random().toString(36).slice(2)}`);
     this.key = `${base}.key`;
     const csrFile = `${base}.csr`;
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-new',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        this.key,
-        '-subj',
-        `/CN=${vars.BERTH_NODE_NAME}`,
-        '-out',
-        csrFile,
-      ],
-      { stdio: 'ignore' },
-    );
+    newCsr(this.key, csrFile, vars.BERTH_NODE_NAME);
     this.csr = readFileSync(csrFile, 'utf8');
   }
 

@@ -25,6 +25,7 @@ import { KeystoneFixture, uniqueName } from '../support/keystone-fixture';
 import { busyboxTarball } from '../support/nova-fixture';
 import { adminCredentials, CliError } from '../support/openstack-cli';
 import { createDockerImage, createFlavor } from '../support/openstack-resources';
+import { newCsr } from '../support/openssl';
 
 jest.setTimeout(180_000);
 
@@ -365,23 +366,7 @@ describe('clusters with `openstack coe cluster`', () => {
     expect(ca.trim()).toBe(readFileSync(join(cfg, 'ca.pem'), 'utf8').trim());
     expect(ca).not.toMatch(/PRIVATE KEY/);
     // `coe ca sign` with a CSR file
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-new',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(cfg, 'k2.pem'),
-        '-subj',
-        '/CN=ci',
-        '-out',
-        join(cfg, 'c2.csr'),
-      ],
-      { stdio: 'ignore' },
-    );
+    newCsr(join(cfg, 'k2.pem'), join(cfg, 'c2.csr'), 'ci');
     const signed = await coe<string>(A, ['coe', 'ca', 'sign', clusterName, join(cfg, 'c2.csr')]);
     writeFileSync(join(cfg, 'c2.pem'), signed);
     expect(
