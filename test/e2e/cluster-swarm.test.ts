@@ -36,7 +36,7 @@ let A: Tenant;
 let template: string;
 let cluster: string | undefined;
 let uuid: string;
-let dockerEnv: Record<string, string>;
+let dockerEnv: Record<string, string> = {};
 
 interface Cluster {
   uuid: string;
@@ -100,6 +100,9 @@ const waitGone = () =>
 
 /** the docker CLI, configured by `openstack coe cluster config` (TLS to the swarm's API) */
 function docker(...args: string[]): Promise<string> {
+  // never fall back to this host's own dockerd: its answers would mislead
+  if (!dockerEnv.DOCKER_HOST)
+    return Promise.reject(new Error('no cluster configuration from `coe cluster config`'));
   return new Promise((resolve, reject) =>
     execFile(
       'docker',

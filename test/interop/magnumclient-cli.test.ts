@@ -343,7 +343,7 @@ describe('clusters with `openstack coe cluster`', () => {
       'openstack',
       ['coe', 'cluster', 'config', clusterName, '--dir', cfg, '--output-certs'],
       {
-        env: { ...process.env, ...cliEnv(A.creds), SHELL: '/bin/bash' },
+        env: { ...process.env, ...cliEnv(A.creds) },
         encoding: 'utf8',
       },
     );

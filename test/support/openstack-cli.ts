@@ -43,6 +43,9 @@ export function cliEnv(creds: Credentials): Record<string, string> {
     OS_IDENTITY_API_VERSION: '3',
     OS_REGION_NAME: testEnv.region,
     OS_INTERFACE: 'public',
+    // magnumclient's `coe cluster config` picks export syntax from $SHELL and
+    // raises KeyError without it; a login shell has it, a CI runner may not
+    SHELL: process.env.SHELL ?? '/bin/bash',
   };
 }
 
