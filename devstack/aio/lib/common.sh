@@ -97,7 +97,9 @@ wait_http() {
 wait_log() {
   local name=$1 off=$2 re=$3 t=${4:-120} i
   for ((i = 0; i < t * 4; i++)); do
-    tail -n +"$((off + 1))" "$AIO_LOG/$name.log" 2>/dev/null | grep -qE "$re" && return 0
+    # not `tail | grep -q`: under pipefail grep's early exit can kill tail with
+    # SIGPIPE and turn a match into a failure; grep's status alone decides
+    grep -qE "$re" < <(tail -n +"$((off + 1))" "$AIO_LOG/$name.log" 2>/dev/null) && return 0
     alive "$name" || { say "$name died"; tail -20 "$AIO_LOG/$name.log"; return 1; }
     sleep 0.25
   done

@@ -111,7 +111,7 @@ neutron_provider_link() {
   ip link show $NEUTRON_PUBLIC_HOST_IF >/dev/null 2>&1 ||
     ip link add $NEUTRON_PUBLIC_HOST_IF type veth peer name $NEUTRON_PUBLIC_UPLINK || return 1
   ip link set $NEUTRON_PUBLIC_UPLINK up && ip link set $NEUTRON_PUBLIC_HOST_IF up || return 1
-  ip -o addr show dev $NEUTRON_PUBLIC_HOST_IF | grep -q " $NEUTRON_PUBLIC_HOST_IP/" ||
+  grep -q " $NEUTRON_PUBLIC_HOST_IP/" < <(ip -o addr show dev $NEUTRON_PUBLIC_HOST_IF) ||
     ip addr add $NEUTRON_PUBLIC_HOST_IP/${NEUTRON_PUBLIC_CIDR#*/} dev $NEUTRON_PUBLIC_HOST_IF
 }
 

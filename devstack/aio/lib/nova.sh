@@ -79,9 +79,9 @@ EOT
   local m="nova-manage --config-file /etc/nova/nova.conf"
   if ! alive nova-api; then
     run_logged nova-manage $m api_db sync || return 1
-    $m cell_v2 list_cells 2>/dev/null | grep -q ' cell0 ' ||
+    grep -q ' cell0 ' < <($m cell_v2 list_cells 2>/dev/null) ||
       run_logged nova-manage $m cell_v2 map_cell0 --database_connection "$(db_url nova_cell0)" || return 1
-    $m cell_v2 list_cells 2>/dev/null | grep -q ' cell1 ' ||
+    grep -q ' cell1 ' < <($m cell_v2 list_cells 2>/dev/null) ||
       run_logged nova-manage $m cell_v2 create_cell --name cell1 --verbose || return 1
     run_logged nova-manage $m db sync || return 1
   fi

@@ -10,13 +10,13 @@ postgres_install() { apt_install postgresql; }
 postgres_up() {
   local ver; ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
   [ -n "$ver" ] || { say "no PostgreSQL cluster found"; return 1; }
-  if ! pg_lsclusters -h | grep -q " online"; then
+  if ! grep -q " online" < <(pg_lsclusters -h); then
     # pg_ctlcluster daemonizes; its output goes to the cluster's own log
     pg_ctlcluster "$ver" main start </dev/null >>"$AIO_LOG/postgres.log" 2>&1 3>&- 4>&- || return 1
   fi
-  runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='berth'" | grep -q 1 ||
+  grep -q 1 < <(runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='berth'") ||
     runuser -u postgres -- psql -qc "CREATE ROLE berth LOGIN PASSWORD '$PASS'" >/dev/null || return 1
-  runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_database WHERE datname='berth'" | grep -q 1 ||
+  grep -q 1 < <(runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_database WHERE datname='berth'") ||
     runuser -u postgres -- createdb -O berth berth || return 1
 }
 
