@@ -31,7 +31,7 @@ import { type UploadMetrics, UploadService } from './core/uploads';
 import { MIGRATION_TABLE, registryMigrations } from './db/migrations';
 import { RegistryDb } from './db/registry-db';
 import type { RegistryTables } from './db/schema';
-import { schemaBundle } from './openapi';
+import { contract } from './openapi';
 import type { BlobStore } from './storage/driver';
 import { FilesystemBlobStore } from './storage/filesystem';
 import { GlanceBlobStore } from './storage/glance';
@@ -174,7 +174,7 @@ export async function createBridge(c: BridgeConfig, logger: Logger): Promise<Bri
       store: () => core.store.check(),
     },
   });
-  app.addSchema(schemaBundle());
+  app.addSchema(contract.bundle());
   registerTokenRoute(app, {
     signer,
     identities,

@@ -25,7 +25,7 @@ import { MIGRATION_TABLE, migrations } from './db/migrations';
 import { ResourceStore } from './db/resource-store';
 import type { HeatResourcesTables } from './db/schema';
 import { NetworkHandler } from './networks/networks';
-import { AJV_OPTIONS, openApiDocument, schemaBundle } from './openapi';
+import { AJV_OPTIONS, contract, openApiDocument } from './openapi';
 import { callerClients, type ClientFactory, type Interface } from './openstack/clients';
 import { buildResourceTypes, type ResourceTypes } from './types/heat-schema';
 import { VOLUME_TYPE, VolumeHandler } from './volumes/volumes';
@@ -114,7 +114,7 @@ export async function createService(
     healthChecks: { database: () => store.ping() },
     ajv: AJV_OPTIONS,
   });
-  app.addSchema(schemaBundle());
+  app.addSchema(contract.bundle());
   // the plugin compares this with the schema heat-engine loaded, and warns when they differ
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('X-Berth-Resource-Types', types.version);

@@ -4,11 +4,9 @@
 // generates src/generated/openapi.d.ts from it, and types/heat-schema.ts
 // derives the Heat type schema the plugin reads.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { parse } from 'yaml';
+import { OpenApiContract } from '@berth/service-kit';
 
 import type { components } from './generated/openapi';
 
@@ -30,51 +28,19 @@ export interface OpenApiDocument {
   components: { schemas: Record<string, JsonSchema> };
 }
 
-export function openApiPath(): string {
-  // src/openapi.ts and dist/openapi.js are both one level below the package root
-  return join(__dirname, '..', 'api', 'openapi.yaml');
-}
-
-let doc: OpenApiDocument | undefined;
-
-export function openApiDocument(): OpenApiDocument {
-  doc ??= parse(readFileSync(openApiPath(), 'utf8')) as OpenApiDocument;
-  return doc;
-}
-
-/** The component schemas as one JSON Schema, refs rewritten to `openapi#/$defs/<Name>`. */
-export function schemaBundle(): { $id: 'openapi'; $defs: Record<string, JsonSchema> } {
-  const text = JSON.stringify(openApiDocument().components.schemas).replace(
-    /"#\/components\/schemas\//g,
-    '"openapi#/$defs/',
-  );
-  return { $id: 'openapi', $defs: JSON.parse(text) as Record<string, JsonSchema> };
-}
-
-/** A fastify/ajv `$ref` to a component schema. */
-export const schemaRef = (name: keyof Schemas) => ({ $ref: `openapi#/$defs/${name}` });
-
 /**
- * ajv options of the API: strict off (the document carries x-heat-*
- * annotations ajv need not know), no type coercion (Heat sends typed JSON;
- * "512" for an integer is a client bug worth a 400), defaults filled in.
+ * ajv options of the API: no type coercion (Heat sends typed JSON; "512" for
+ * an integer is a client bug worth a 400), defaults filled in.
  */
 export const AJV_OPTIONS = { strict: false, coerceTypes: false, useDefaults: true } as const;
 
-let ajv: Ajv | undefined;
+// src/openapi.ts and dist/openapi.js are both one level below the package root
+export const contract = new OpenApiContract<Schemas, OpenApiDocument>(
+  join(__dirname, '..', 'api', 'openapi.yaml'),
+  AJV_OPTIONS,
+);
 
-/** A validator for one component schema (compiled once). */
-export function validatorFor<K extends keyof Schemas>(name: K): ValidateFunction<Schemas[K]> {
-  if (!ajv) {
-    ajv = new Ajv({ ...AJV_OPTIONS, allErrors: true, validateFormats: false });
-    ajv.addSchema(schemaBundle());
-  }
-  const v = ajv.getSchema<Schemas[K]>(`openapi#/$defs/${name}`);
-  if (!v) throw new Error(`no schema ${name} in api/openapi.yaml`);
-  return v;
-}
+export const openApiDocument = (): OpenApiDocument => contract.document();
 
-/** Ajv errors as short strings for an error `detail`. */
-export function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
-  return (errors ?? []).slice(0, 10).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
-}
+/** A fastify/ajv `$ref` to a component schema. */
+export const schemaRef = (name: keyof Schemas) => contract.ref(name);

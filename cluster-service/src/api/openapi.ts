@@ -3,12 +3,12 @@
 // it. This loads it once, inlines its $refs (the schemas have no cycles) and
 // turns ajv's verdicts into the messages WSME gives for the same mistakes.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { OpenApiContract } from '@berth/service-kit';
 import type { FastifySchemaValidationError } from 'fastify';
-import { parse } from 'yaml';
 
+import type { components } from '../generated/api';
 import type { JsonSchema } from './coerce';
 import { invalid, pyRepr } from './errors';
 
@@ -20,17 +20,12 @@ type Doc = {
   components: { schemas: Record<string, unknown> };
 };
 
-let cached: Doc | undefined;
+// api/openapi.yaml, two levels above src/api/ and dist/api/ alike
+const contract = new OpenApiContract<components['schemas'], Doc>(
+  join(__dirname, '..', '..', 'api', 'openapi.yaml'),
+);
 
-/** api/openapi.yaml, next to src/ and dist/ alike. */
-export function openApiPath(): string {
-  return join(__dirname, '..', '..', 'api', 'openapi.yaml');
-}
-
-export function loadOpenApi(): Doc {
-  cached ??= parse(readFileSync(openApiPath(), 'utf8')) as Doc;
-  return cached;
-}
+export const loadOpenApi = (): Doc => contract.document();
 
 function deref(node: unknown, doc: Doc, depth = 0): unknown {
   if (depth > 50) throw new Error('openapi.yaml: $ref nesting too deep (a cycle?)');

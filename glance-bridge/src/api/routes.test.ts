@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { KeystoneUnavailableError } from 'keystone-client-ts';
 import sinon from 'sinon';
 
-import { schemaBundle } from '../openapi';
+import { contract } from '../openapi';
 import { harness, ociManifest, sha256, silent, type Harness } from '../testing/harness';
 import { OciAuthorizer } from './auth/authorize';
 import { type Identity, InvalidCredentials, type KeystoneIdentities } from './auth/identity';
@@ -44,7 +44,7 @@ beforeEach(async () => {
     return identity({ p1: ['member'] });
   });
   app = createApiServer({ service: 'unit', logger: silent, renderError: renderOciError });
-  app.addSchema(schemaBundle());
+  app.addSchema(contract.bundle());
   registerTokenRoute(app, {
     signer,
     identities: { fromBasic } as unknown as KeystoneIdentities,

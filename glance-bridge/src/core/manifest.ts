@@ -5,7 +5,9 @@
 
 import { createHash } from 'node:crypto';
 
-import { describeErrors, validatorFor } from '../openapi';
+import { describeAjvErrors } from '@berth/service-kit';
+
+import { contract } from '../openapi';
 import { ociError } from './errors';
 import type { DigestAlgorithm } from './names';
 
@@ -101,10 +103,10 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
       supported: Object.keys(SCHEMA_OF),
     });
   }
-  const validate = validatorFor(schema);
+  const validate = contract.validator(schema);
   if (!validate(doc)) {
     throw ociError('MANIFEST_INVALID', `manifest does not match the ${mediaType} schema`, {
-      errors: describeErrors(validate.errors),
+      errors: describeAjvErrors(validate.errors),
     });
   }
   const m = doc as {

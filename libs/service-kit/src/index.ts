@@ -9,3 +9,4 @@ export * from './http/server';
 export * from './db/database';
 export * from './service';
 export * from './http/keystone-auth';
+export * from './openapi/contract';
