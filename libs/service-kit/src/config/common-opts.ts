@@ -35,7 +35,7 @@ export const keystoneAuthtokenOpts = {
 
 export const databaseOpts = {
   connection: opt.string({
-    help: 'Database URL: sqlite:///path/to/file.db (default, embedded) or postgresql://user:pass@host/db',
+    help: 'Database URL as SQLAlchemy writes it: sqlite:////var/lib/berth/x.db (embedded SQLite; four slashes for an absolute path) or postgresql://user:pass@host/db',
     required: true,
   }),
 };
