@@ -262,6 +262,18 @@ it('serves the swarm API with TLS from the cluster CA to the `openstack coe clus
     DOCKER_HOST: (await show()).api_address,
     DOCKER_TLS_VERIFY: expect.any(String),
   });
+  // Pin the API version the nodes' dockerd speaks: the CLI otherwise negotiates
+  // it per command with a ping, and when that ping times out it sends its own
+  // newer version, which the daemon refuses ("client version 1.50 is too new");
+  // seen on a loaded CI machine while the swarm rescheduled tasks.
+  dockerEnv.DOCKER_API_VERSION = await waitFor(
+    "the swarm API's version",
+    async () =>
+      (await docker('version', '--format', '{{.Server.APIVersion}}').catch(() => '')).trim() || undefined,
+    60_000,
+    2000,
+  );
+  expect(dockerEnv.DOCKER_API_VERSION).toMatch(/^1\.\d+$/);
   const prefix = `${cluster}-${uuid.slice(0, 8)}`;
   expect(await nodeLines()).toEqual([
     `${prefix}-master-0 Ready Active Leader`,
