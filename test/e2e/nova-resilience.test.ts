@@ -19,6 +19,8 @@ interface ComputeService {
   Status: string;
   State: string;
   'Disabled Reason'?: string | null;
+  /** the last heartbeat, UTC without a zone */
+  'Updated At': string;
 }
 async function computeService(): Promise<ComputeService> {
   const list = await openstack<ComputeService[]>(adminCredentials, [
@@ -33,12 +35,14 @@ async function computeService(): Promise<ComputeService> {
   ]);
   return list[0]!;
 }
-const waitComputeUsable = () =>
+/** enabled and up, from a heartbeat written after `sinceMs` (default: any) */
+const waitComputeUsable = (sinceMs = 0) =>
   waitFor(
     'nova-compute enabled and up',
     async () => {
       const s = await computeService();
-      return s.Status === 'enabled' && s.State === 'up' ? s : undefined;
+      const beat = Date.parse(`${s['Updated At']}Z`);
+      return s.Status === 'enabled' && s.State === 'up' && beat > sinceMs ? s : undefined;
     },
     240_000,
     3000,
@@ -119,8 +123,12 @@ describe('a RabbitMQ restart', () => {
     const srv = await f.boot();
     await f.waitStatus(srv.id, 'ACTIVE');
     await aio('restart', 'rabbitmq');
-    // nova-compute's service heartbeat needs up to a minute to get through again
-    await waitComputeUsable();
+    // The heartbeat nova-compute had in flight when the broker went away waits
+    // out rpc_response_timeout (60 s); meanwhile the service still reads "up"
+    // from its last beat, then turns "down" until the next one. Wait for a beat
+    // written after the restart, so no later boot (here or in the next suite)
+    // lands in that window and fails with NoValidHost.
+    await waitComputeUsable(Date.now());
     const again = await waitFor(
       'a boot after the restart',
       async () => {
