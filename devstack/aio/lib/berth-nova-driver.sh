@@ -31,18 +31,8 @@ berth_nova_driver_shim() {
   $PY -m compileall -q $NOVA_VIRT_DIR/berth
 }
 
-# berth/sandbox: holds each instance's network namespace; only needs sleep
-berth_nova_driver_sandbox_image() {
-  docker image inspect berth/sandbox:latest >/dev/null 2>&1 && return 0
-  local root; root=$(mktemp -d)
-  mkdir -p "$root/bin"
-  cp /bin/busybox "$root/bin/busybox" && ln -s busybox "$root/bin/sleep" &&
-    tar -C "$root" -c . | docker import --change 'CMD ["/bin/sleep","infinity"]' - berth/sandbox:latest >/dev/null
-  local rc=$?; rm -rf "$root"; return $rc
-}
-
 berth_nova_driver_agent_up() {
-  berth_install && berth_nova_driver_shim && berth_nova_driver_sandbox_image || return 1
+  berth_install && berth_nova_driver_shim && "$BERTH_ROOT/devstack/tools/berth-sandbox-image" || return 1
   mkdir -p $BERTH_ETC /var/lib/berth/nova-agent
   put_conf $BERTH_ETC/nova-agent.conf <<EOT
 [DEFAULT]
