@@ -119,7 +119,13 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
           results[name] = 'OK';
         } catch (e) {
           ok = false;
-          results[name] = e instanceof Error ? e.message : String(e);
+          // the endpoint is public: which dependency failed, yes; its error text
+          // (addresses, URLs, driver messages) only in the operator's log
+          results[name] = 'FAILED';
+          request.log.warn(
+            { check: name, err: e instanceof Error ? e.message : String(e) },
+            'health check failed',
+          );
         }
       }),
     );
