@@ -225,7 +225,19 @@ test('updates it: patch values as strings, `op: add` for empty fields, labels as
 
   // its details page, from the row's link
   await step('template-details', async () => {
-    await hz.row(uiTemplate).getByRole('link', { name: uiTemplate }).click();
+    // magnum-ui redraws the table after the update's toast: a click that lands
+    // on the row being replaced does nothing (seen once in CI, the list still
+    // on screen a minute later), so click again, as a user would; the details
+    // route (ngdetails/OS::Magnum::ClusterTemplate/<id>) shows the click took
+    for (let attempt = 1; ; attempt++) {
+      await hz.row(uiTemplate).getByRole('link', { name: uiTemplate }).click();
+      const opened = await hz.page
+        .waitForURL(/ClusterTemplate\/[0-9a-f-]{36}/, { timeout: 15_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (opened) break;
+      if (attempt === 4) throw new Error(`4 clicks on ${uiTemplate} did not open its details page`);
+    }
     await hz.page.getByText('1.1.1.1').first().waitFor();
   });
   const details = await hz.page.locator('body').innerText();
