@@ -189,22 +189,21 @@ function start_berth_agent {
     die $LINENO "berth-nova-agent did not start serving RPC (journalctl -u devstack@berth-nova-agent)"
 }
 
+# berth_start_api SERVICE PORT SCRIPT [NODE_OPTION...] : an API service, then its /healthcheck
+function berth_start_api {
+    local name=$1 port=$2
+    shift 2
+    is_service_enabled "$name" || return 0
+    berth_run "$name" "$STACK_USER" "$@"
+    wait_for_service 60 "$SERVICE_PROTOCOL://$SERVICE_HOST:$port/healthcheck" ||
+        die $LINENO "$name did not answer on port $port"
+}
+
 function start_berth {
-    local name port
-    for name in glance-bridge:$BERTH_GLANCE_BRIDGE_PORT heat-resources:$BERTH_HEAT_RESOURCES_PORT \
-        cluster-service:$BERTH_CLUSTER_SERVICE_PORT; do
-        port=${name#*:}
-        name=berth-${name%:*}
-        is_service_enabled "$name" || continue
-        case $name in
-            # blob bytes pass through in small buffers: a small young generation keeps RSS flat
-            berth-glance-bridge) berth_run "$name" "$STACK_USER" glance-bridge/dist/cli/main.js --max-semi-space-size=1 ;;
-            berth-heat-resources) berth_run "$name" "$STACK_USER" heat-resources/dist/cli/main.js ;;
-            berth-cluster-service) berth_run "$name" "$STACK_USER" cluster-service/dist/main.js ;;
-        esac
-        wait_for_service 60 "$SERVICE_PROTOCOL://$SERVICE_HOST:$port/healthcheck" ||
-            die $LINENO "$name did not answer on port $port"
-    done
+    # blob bytes pass through in small buffers: a small young generation keeps RSS flat
+    berth_start_api berth-glance-bridge "$BERTH_GLANCE_BRIDGE_PORT" glance-bridge/dist/cli/main.js --max-semi-space-size=1
+    berth_start_api berth-heat-resources "$BERTH_HEAT_RESOURCES_PORT" heat-resources/dist/cli/main.js
+    berth_start_api berth-cluster-service "$BERTH_CLUSTER_SERVICE_PORT" cluster-service/dist/main.js
 }
 
 function stop_berth {
